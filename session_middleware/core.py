@@ -1,0 +1,307 @@
+"""The middleware's decisions, free of any I/O: shared by the ASGI and WSGI adapters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any, Literal, Required, TypedDict
+
+from .client_info import ClientName, default_client_name, parse_trusted_proxies
+from .cookies import clear_cookie, is_cookie_name, session_cookie_values, set_cookie
+from .flow import Flow, StoreCall
+from .records import SessionRecord, id_hash
+from .session import Session
+from .signing import CookieSigner, normalize_secret_keys
+from .stores.base import Store
+from .stores.memory import MemoryStore
+
+# Theory of operation
+# -------------------
+# A request goes through three steps, each decided here and carried out by an adapter:
+#
+# 1. ``read_cookie``: find the session cookie and verify its signature. No store call
+#    happens for a request without a cookie or with a bad one (tampering costs nothing).
+# 2. The adapter calls ``store.load_and_touch(id)`` (one operation: load, refresh
+#    ``last_request`` and the idle expiry) and ``open_session`` wraps the result. A
+#    cookie whose session is gone is *stale*: the request gets a new empty session.
+# 3. When the response starts (``http.response.start`` / ``start_response``), the
+#    adapter drives ``commit_flow``, which yields the store calls this request needs
+#    and returns the Set-Cookie value, if any. Nothing is written for a 5xx response;
+#    an unchanged session costs no write; a session closed meanwhile is never
+#    recreated, because every write is conditional on the session still existing.
+
+logger = logging.getLogger("session_middleware")
+
+DEFAULT_IDLE_TIMEOUT = 24 * 3600.0
+DEFAULT_ABSOLUTE_TIMEOUT = 14 * 24 * 3600.0
+DEFAULT_COOKIE_NAME = "session"
+DEFAULT_API_PATH = "/sessions"
+#: Seconds a client is told to wait when the store is unavailable.
+RETRY_AFTER_SECONDS = 2
+
+SameSite = Literal["lax", "strict", "none"]
+
+
+class SessionOptions(TypedDict, total=False):
+    """The keyword options of both middlewares (see the configuration reference)."""
+
+    secret_key: Required[str | bytes | Sequence[str | bytes]]
+    store: Store
+    idle_timeout: float | timedelta
+    absolute_timeout: float | timedelta
+    cookie_name: str
+    cookie_path: str
+    cookie_domain: str | None
+    cookie_secure: bool | None
+    cookie_httponly: bool
+    cookie_samesite: SameSite | None
+    cookie_partitioned: bool
+    trusted_proxies: Iterable[str]
+    client_name: ClientName | None
+    max_sessions_per_user: int | None
+    api_path: str | None
+    api_token: str | Sequence[str] | None
+    api_authorize: Callable[..., Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CookieState:
+    """What the request's cookie said."""
+
+    #: The verified session id, or None.
+    session_id: str | None = None
+    #: The request carried a session cookie that gives no session: clear it.
+    stale: bool = False
+    #: The cookie was signed with the newest key (else re-signed on the next write).
+    current_key: bool = True
+
+
+NO_COOKIE = CookieState()
+BAD_COOKIE = CookieState(stale=True)
+
+
+def _seconds(value: float | timedelta, name: str) -> float:
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if not seconds > 0:
+        raise ValueError(f"{name} must be positive")
+    return seconds
+
+
+class SessionCore:
+    """Validated configuration and the pure decisions of the session lifecycle."""
+
+    def __init__(self, **options: Any) -> None:
+        opts: SessionOptions = options  # type: ignore[assignment]
+        unknown = set(options) - set(SessionOptions.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown session option(s): {', '.join(sorted(unknown))}")
+        if "secret_key" not in opts:
+            raise TypeError("secret_key is required")
+        self.signer = CookieSigner(normalize_secret_keys(opts["secret_key"]))
+        store = opts.get("store")
+        self.store: Store = MemoryStore() if store is None else store
+        self.idle_timeout = _seconds(opts.get("idle_timeout", DEFAULT_IDLE_TIMEOUT), "idle_timeout")
+        self.absolute_timeout = _seconds(opts.get("absolute_timeout", DEFAULT_ABSOLUTE_TIMEOUT), "absolute_timeout")
+        self.cookie_name = opts.get("cookie_name", DEFAULT_COOKIE_NAME)
+        self.cookie_path = opts.get("cookie_path", "/")
+        self.cookie_domain = opts.get("cookie_domain")
+        self.cookie_secure = opts.get("cookie_secure")
+        self.cookie_httponly = opts.get("cookie_httponly", True)
+        samesite = opts.get("cookie_samesite", "lax")
+        self.cookie_samesite = None if samesite is None else samesite.lower()
+        self.cookie_partitioned = opts.get("cookie_partitioned", False)
+        self._check_cookie_options()
+        self.trusted_proxies = parse_trusted_proxies(opts.get("trusted_proxies", ()))
+        self.client_name: ClientName = opts.get("client_name") or default_client_name
+        self.max_sessions_per_user = opts.get("max_sessions_per_user")
+        if self.max_sessions_per_user is not None and self.max_sessions_per_user < 1:
+            raise ValueError("max_sessions_per_user must be at least 1 (or None)")
+        api_path = opts.get("api_path", DEFAULT_API_PATH)
+        if api_path is not None and (not api_path.startswith("/") or api_path == "/"):
+            raise ValueError("api_path must start with '/' and name a path below the root")
+        self.api_path = None if api_path is None else api_path.rstrip("/")
+        self.api_token = opts.get("api_token")
+        self.api_authorize = opts.get("api_authorize")
+
+    def api_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``sessions_api.create_*_app`` when mounted at ``api_path``."""
+        return {
+            "api_token": self.api_token,
+            "api_authorize": self.api_authorize,
+            "idle_timeout": self.idle_timeout,
+            "absolute_timeout": self.absolute_timeout,
+            "max_sessions_per_user": self.max_sessions_per_user,
+        }
+
+    def is_api_path(self, path: str) -> bool:
+        """Whether a request path (below the app's root) belongs to the mounted REST API."""
+        api = self.api_path
+        return api is not None and path.startswith(api) and (len(path) == len(api) or path[len(api)] == "/")
+
+    def _check_cookie_options(self) -> None:
+        name = self.cookie_name
+        if not is_cookie_name(name):
+            raise ValueError(f"cookie_name {name!r} is not a valid cookie name (RFC 6265 token)")
+        if self.cookie_samesite not in (None, "lax", "strict", "none"):
+            raise ValueError("cookie_samesite must be 'lax', 'strict', 'none' or None")
+        needs_secure = []
+        if name.startswith("__Host-"):
+            if self.cookie_path != "/" or self.cookie_domain is not None:
+                raise ValueError("a __Host- cookie needs cookie_path='/' and no cookie_domain")
+            needs_secure.append("a __Host- cookie name")
+        if name.startswith("__Secure-"):
+            needs_secure.append("a __Secure- cookie name")
+        if self.cookie_samesite == "none":
+            needs_secure.append("cookie_samesite='none'")
+        if self.cookie_partitioned:
+            needs_secure.append("cookie_partitioned")
+        if needs_secure:
+            if self.cookie_secure is False:
+                raise ValueError(f"{needs_secure[0]} requires cookie_secure (not False)")
+            self.cookie_secure = True  # None would mean "only on https": these need it always
+        if self.cookie_domain is not None and not is_cookie_name(self.cookie_domain):
+            raise ValueError(f"cookie_domain {self.cookie_domain!r} is not a valid domain")
+        if not self.cookie_path.startswith("/") or not self.cookie_path.isprintable() or ";" in self.cookie_path:
+            raise ValueError("cookie_path must be an absolute path without ';' or control characters")
+
+    # -- step 1: the cookie ----------------------------------------------------------
+
+    def read_cookie(self, header: str | None) -> CookieState:
+        """Find and verify the session cookie in a ``Cookie`` header.
+
+        Duplicate session cookies (a subdomain can plant one with a longer Path, which
+        browsers send first): the first value whose signature verifies is used, unless
+        another value also verifies with a different id. Then neither is trusted, the
+        request is anonymous and the response clears the cookie, so a planted cookie
+        can never stand in for the user's own session.
+        """
+        if not header:
+            return NO_COOKIE
+        values = session_cookie_values(header, self.cookie_name)
+        if not values:
+            return NO_COOKIE
+        found = None
+        for value in values:
+            verified = self.signer.verify(value)
+            if verified is None:
+                continue
+            if found is None:
+                found = verified
+            elif verified.session_id != found.session_id:
+                logger.warning("two different valid session cookies in one request; ignoring both")
+                return BAD_COOKIE
+        if found is None:
+            logger.debug("session cookie with a bad signature ignored")
+            return BAD_COOKIE
+        return CookieState(found.session_id, current_key=found.current_key)
+
+    # -- step 2: the session ---------------------------------------------------------
+
+    def open_session(
+        self,
+        cookie: CookieState,
+        record: SessionRecord | None,
+        origin: Callable[[], tuple[str, str]],
+    ) -> tuple[Session, CookieState]:
+        """The request's ``Session``; a cookie without a live session becomes stale."""
+        if record is None and cookie.session_id is not None:
+            logger.debug("session %s is gone; starting a new one", id_hash(cookie.session_id))
+            cookie = BAD_COOKIE
+        now = record.last_request if record is not None else self.store.clock()
+        return Session(record, now=now, origin=origin), cookie
+
+    # -- step 3: the commit ----------------------------------------------------------
+
+    def commit_flow(
+        self, session: Session, cookie: CookieState, *, status: int, https: bool, can_set_cookie: bool = True
+    ) -> Flow[str | None]:
+        """Save what the request changed; return the ``Set-Cookie`` value to send, if any.
+
+        ``can_set_cookie`` is False for websockets: nothing is created there, since the
+        browser could never learn the new id.
+        """
+        if status >= 500:
+            return None
+        secure = https if self.cookie_secure is None else self.cookie_secure
+        outcome: str | None = self._clear_cookie(secure) if cookie.stale else None
+        if session._closed_id is not None:
+            yield StoreCall("delete", (session._closed_id,))
+            logger.info("session %s closed (logout)", id_hash(session._closed_id))
+            outcome = self._clear_cookie(secure)
+        record = session._record
+        if record is None:
+            if (session._values or session._user is not None) and can_set_cookie:
+                new = self._new_record(session, session._origin())
+                yield StoreCall("create", (new,), {"max_per_user": self._cap(new)})
+                logger.info("session %s opened", id_hash(new.id))
+                outcome = self._set_cookie(new.id, secure)
+        elif session._regenerate and can_set_cookie:
+            new = self._regenerated(session, record)
+            created = yield StoreCall("create", (new,), {"replaces": record.id, "max_per_user": self._cap(new)})
+            if created:
+                logger.info("session %s regenerated as %s", id_hash(record.id), id_hash(new.id))
+                outcome = self._set_cookie(new.id, secure)
+            else:
+                outcome = self._clear_cookie(secure)
+        elif not session._values and session._user is None and (session._cleared or record.data):
+            yield StoreCall("delete", (record.id,))  # an anonymous session emptied: forget it
+            outcome = self._clear_cookie(secure)
+        else:
+            changes = session._changes()
+            if changes:
+                saved = yield StoreCall("save_changes", (record.id, changes))
+                if not saved:
+                    logger.info("session %s closed during the request; not saved", id_hash(record.id))
+                    outcome = self._clear_cookie(secure)
+                elif not cookie.current_key:
+                    outcome = self._set_cookie(record.id, secure)  # re-sign with the newest key
+        return outcome
+
+    def _cap(self, record: SessionRecord) -> int | None:
+        return self.max_sessions_per_user if record.user is not None else None
+
+    def _new_record(self, session: Session, origin: tuple[str, str]) -> SessionRecord:
+        now = self.store.clock()
+        return SessionRecord(
+            id=session.id,
+            opened=now,
+            last_request=now,
+            idle_timeout=self.idle_timeout,
+            absolute_expiry=now + self.absolute_timeout,
+            address=origin[0],
+            client=origin[1],
+            user=session._user,
+            data=session._data(),
+        )
+
+    def _regenerated(self, session: Session, record: SessionRecord) -> SessionRecord:
+        if session._user is not None and (record.user is None or session._user != record.user):
+            # A login starts a new session for that user: new times, this device.
+            return self._new_record(session, session._origin())
+        return replace(record, id=session.id, user=session._user, data=session._data())
+
+    def _set_cookie(self, session_id: str, secure: bool) -> str:
+        return set_cookie(
+            self.cookie_name,
+            self.signer.sign(session_id),
+            max_age=int(self.absolute_timeout),
+            path=self.cookie_path,
+            domain=self.cookie_domain,
+            secure=secure,
+            httponly=self.cookie_httponly,
+            samesite=self.cookie_samesite,
+            partitioned=self.cookie_partitioned,
+        )
+
+    def _clear_cookie(self, secure: bool) -> str:
+        return clear_cookie(
+            self.cookie_name,
+            path=self.cookie_path,
+            domain=self.cookie_domain,
+            secure=secure,
+            httponly=self.cookie_httponly,
+            samesite=self.cookie_samesite,
+            partitioned=self.cookie_partitioned,
+        )

@@ -1,0 +1,172 @@
+"""What a store keeps for one session, and the JSON codec for its data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+#: Bytes of randomness in a session id (256 bits), rendered as 43 base64url characters.
+SESSION_ID_BYTES = 32
+SESSION_ID_LENGTH = 43
+_SESSION_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+#: Version of the stored record layout; stores write it and refuse what they cannot read.
+RECORD_FORMAT = 1
+
+_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def new_session_id() -> str:
+    """A fresh session id: 256 bits from the OS CSPRNG, URL- and cookie-safe."""
+    return secrets.token_urlsafe(SESSION_ID_BYTES)
+
+
+def is_session_id(value: str) -> bool:
+    """Whether ``value`` has the exact shape of an id this package generates."""
+    return len(value) == SESSION_ID_LENGTH and _SESSION_ID_ALPHABET.issuperset(value)
+
+
+def id_hash(session_id: str) -> str:
+    """A short, irreversible tag for a session id, for logs and error messages."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:12]
+
+
+def encode_value(key: object, value: Any) -> str:
+    """Encode one session value as compact JSON.
+
+    :raises TypeError: naming ``key`` when the key is not a string or the value is not
+        JSON (including NaN and infinities, which JSON cannot carry).
+    """
+    if not isinstance(key, str):
+        raise TypeError(f"session keys must be str, not {type(key).__name__}: {key!r}")
+    try:
+        return _encoder.encode(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise TypeError(f"session value for key {key!r} is not JSON serializable: {exc}") from None
+
+
+def decode_value(text: str) -> Any:
+    """Decode one value written by :func:`encode_value`."""
+    return json.loads(text)
+
+
+def validate_user(user: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a user mapping (string ``id``, optional string ``name``) and copy it.
+
+    :raises TypeError: if it is not a mapping or a field has the wrong type.
+    :raises ValueError: if ``id`` is empty or too long.
+    """
+    if not isinstance(user, Mapping):
+        raise TypeError(f"user must be a mapping with a string 'id', not {type(user).__name__}")
+    user_id = user.get("id")
+    if not isinstance(user_id, str):
+        raise TypeError("user['id'] must be a str")
+    if not user_id or len(user_id) > 256 or not user_id.isprintable():
+        raise ValueError("user['id'] must be 1 to 256 printable characters")
+    name = user.get("name")
+    if name is not None and not isinstance(name, str):
+        raise TypeError("user['name'] must be a str or absent")
+    copied = dict(user)
+    encode_value("user", copied)  # the user travels as JSON too
+    return copied
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One stored session. Times are seconds since the epoch (UTC).
+
+    The record carries its own timeouts so that any store (or the REST API) can slide
+    the idle expiry without knowing how the middleware was configured. ``data`` maps
+    each key to its JSON text, so stores merge changes per key and never share mutable
+    objects with a request.
+    """
+
+    id: str
+    opened: float
+    last_request: float
+    idle_timeout: float
+    absolute_expiry: float
+    address: str = ""
+    client: str = ""
+    user: Mapping[str, Any] | None = None
+    data: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def user_id(self) -> str | None:
+        return None if self.user is None else str(self.user["id"])
+
+    @property
+    def expires_at(self) -> float:
+        """The earlier of the idle and the absolute expiry."""
+        return min(self.last_request + self.idle_timeout, self.absolute_expiry)
+
+    def is_live(self, now: float) -> bool:
+        return now < self.expires_at
+
+    def touched(self, now: float) -> SessionRecord:
+        """This record after a request at ``now`` (``last_request`` never moves back)."""
+        return replace(self, last_request=max(now, self.last_request))
+
+    def decoded_data(self) -> dict[str, Any]:
+        return {key: decode_value(text) for key, text in self.data.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class DataChanges:
+    """Per-key changes to a session's data, applied by a store in one operation.
+
+    ``clear`` drops every key first (``Session.clear()``, the REST API's replace), then
+    ``removed`` keys go and ``updated`` keys (JSON text) are written. Keys nobody touched
+    are left alone, so concurrent requests changing different keys all keep their work.
+    """
+
+    updated: Mapping[str, str] = field(default_factory=dict)
+    removed: frozenset[str] = frozenset()
+    clear: bool = False
+
+    def __bool__(self) -> bool:
+        return self.clear or bool(self.updated) or bool(self.removed)
+
+    def apply(self, data: Mapping[str, str]) -> dict[str, str]:
+        merged = {} if self.clear else {k: v for k, v in data.items() if k not in self.removed}
+        merged.update(self.updated)
+        return merged
+
+
+def record_to_json(record: SessionRecord) -> dict[str, Any]:
+    """The record as a JSON object (data decoded), for stores that serialize whole records."""
+    return {
+        "v": RECORD_FORMAT,
+        "id": record.id,
+        "opened": record.opened,
+        "last_request": record.last_request,
+        "idle_timeout": record.idle_timeout,
+        "absolute_expiry": record.absolute_expiry,
+        "address": record.address,
+        "client": record.client,
+        "user": None if record.user is None else dict(record.user),
+    }
+
+
+def record_from_json(obj: Any, data: Mapping[str, str]) -> SessionRecord | None:
+    """Rebuild a record written by :func:`record_to_json`; ``None`` if it does not fit."""
+    if not isinstance(obj, dict) or obj.get("v") != RECORD_FORMAT:
+        return None
+    try:
+        numbers = [obj[k] for k in ("opened", "last_request", "idle_timeout", "absolute_expiry")]
+        if not all(isinstance(n, (int, float)) and math.isfinite(n) for n in numbers):
+            return None
+        sid, address, client, user = obj["id"], obj["address"], obj["client"], obj["user"]
+        if not (isinstance(sid, str) and isinstance(address, str) and isinstance(client, str)):
+            return None
+        if user is not None:
+            user = validate_user(user)
+    except (KeyError, TypeError, ValueError):
+        return None
+    opened, last_request, idle, absolute = (float(n) for n in numbers)
+    return SessionRecord(sid, opened, last_request, idle, absolute, address, client, user, dict(data))

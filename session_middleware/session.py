@@ -1,0 +1,190 @@
+"""The ``Session`` object an application sees at ``scope["session"]`` / ``environ["session"]``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .records import DataChanges, SessionRecord, decode_value, encode_value, new_session_id, validate_user
+
+
+class _Raw:
+    """A value still in its stored JSON form: decoded on first access only, so a
+    request that reads one key of a large session pays for that key alone."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+class Session(MutableMapping[str, Any]):
+    """A mutable mapping over the session's JSON data, with its metadata.
+
+    Changes are saved by the middleware when the response starts; nested mutation
+    (``session["cart"].append(x)``) is found by comparing each accessed value's JSON
+    with what was loaded. Values must be JSON: anything else raises ``TypeError``
+    naming the key.
+    """
+
+    __slots__ = (
+        "_record",
+        "_values",
+        "_id",
+        "_now",
+        "_origin",
+        "_user",
+        "_closed_id",
+        "_regenerate",
+        "_cleared",
+    )
+
+    def __init__(
+        self,
+        record: SessionRecord | None,
+        *,
+        now: float,
+        origin: Callable[[], tuple[str, str]],
+    ) -> None:
+        self._record = record
+        self._values: dict[str, Any] = {} if record is None else {k: _Raw(v) for k, v in record.data.items()}
+        self._id = None if record is None else record.id
+        self._now = now
+        self._origin = origin
+        self._user: Mapping[str, Any] | None = None if record is None else record.user
+        #: The id of a session this request closed (logout), deleted at commit.
+        self._closed_id: str | None = None
+        #: The stored id must be replaced by a fresh one at commit (login, regenerate).
+        self._regenerate = False
+        self._cleared = False
+
+    # -- mapping ---------------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._values[key]
+        if type(value) is _Raw:
+            value = self._values[key] = decode_value(value.text)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        encode_value(key, value)  # fail here, naming the key, not at the end of the request
+        self._values[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._values[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._values))
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def clear(self) -> None:
+        """Drop every key (without decoding them first)."""
+        self._values = {}
+        self._cleared = True
+
+    def __repr__(self) -> str:
+        # Neither the id nor the data: reprs end up in logs and tracebacks.
+        return f"<Session user_id={self.user_id!r} keys={len(self._values)} new={self.is_new}>"
+
+    # -- metadata --------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The session id (the REST API's handle; the cookie carries it signed)."""
+        if self._id is None:
+            self._id = new_session_id()
+        return self._id
+
+    @property
+    def is_new(self) -> bool:
+        """True until the session has been stored (it was not loaded from a cookie)."""
+        return self._record is None
+
+    @property
+    def user(self) -> dict[str, Any] | None:
+        return None if self._user is None else dict(self._user)
+
+    @property
+    def user_id(self) -> str | None:
+        return None if self._user is None else str(self._user["id"])
+
+    @property
+    def address(self) -> str:
+        return self._record.address if self._record is not None else self._origin()[0]
+
+    @property
+    def client(self) -> str:
+        return self._record.client if self._record is not None else self._origin()[1]
+
+    @property
+    def opened(self) -> datetime:
+        return _utc(self._record.opened if self._record is not None else self._now)
+
+    @property
+    def last_request(self) -> datetime:
+        return _utc(self._record.last_request if self._record is not None else self._now)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def login(self, user: Mapping[str, Any]) -> None:
+        """Bind the session to ``user`` (a mapping with a string ``id`` and optional
+        ``name``) and give it a new id, so an id known before login is worthless after.
+
+        :raises TypeError, ValueError: if ``user`` is not a valid user mapping.
+        """
+        self._user = validate_user(user)
+        self.regenerate()
+
+    def logout(self) -> None:
+        """Close the session in the store and expire its cookie.
+
+        The object stays usable as a new, empty, anonymous session: data written after
+        ``logout()`` (a flash message, say) goes to a fresh session with a fresh id.
+        """
+        if self._record is not None:
+            self._closed_id = self._record.id
+        self._record = None
+        self._values = {}
+        self._user = None
+        self._id = None
+        self._regenerate = False
+        self._cleared = False
+
+    def regenerate(self) -> None:
+        """Move the data to a new id; the old id stops working when the request ends."""
+        self._id = None
+        self._regenerate = self._record is not None
+
+    # -- used by the middleware ------------------------------------------------------
+
+    def _changes(self) -> DataChanges:
+        """What this request changed in the data, per key."""
+        original = {} if self._record is None else self._record.data
+        updated = {}
+        for key, value in self._values.items():
+            if type(value) is not _Raw:
+                text = encode_value(key, value)
+                if original.get(key) != text:
+                    updated[key] = text
+        if self._cleared:
+            return DataChanges(updated={k: self._encoded(k) for k in self._values}, clear=True)
+        removed = frozenset(original.keys() - self._values.keys())
+        return DataChanges(updated=updated, removed=removed)
+
+    def _encoded(self, key: str) -> str:
+        value = self._values[key]
+        return value.text if type(value) is _Raw else encode_value(key, value)
+
+    def _data(self) -> dict[str, str]:
+        """All current data as JSON text, for a record being created."""
+        return {key: self._encoded(key) for key in self._values}

@@ -1,0 +1,71 @@
+"""Signing session ids for the cookie, with key rotation (itsdangerous)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, Signer
+
+from .records import SESSION_ID_LENGTH, is_session_id
+
+#: The signer's purpose: a value signed for anything else never verifies as a session cookie.
+COOKIE_SALT = b"session_middleware.cookie"
+MIN_SECRET_BYTES = 32
+_HOW_TO = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+# id + "." + base64 SHA-256 signature (43 characters); anything longer is not ours.
+MAX_COOKIE_VALUE_LENGTH = SESSION_ID_LENGTH + 1 + 43
+
+
+def normalize_secret_keys(secret_key: str | bytes | Sequence[str | bytes]) -> list[bytes]:
+    """The configured secret(s) as a list of bytes, oldest to newest.
+
+    :raises ValueError: if there is no key or a key is shorter than 32 bytes.
+    """
+    keys = [secret_key] if isinstance(secret_key, (str, bytes)) else list(secret_key)
+    if not keys:
+        raise ValueError(f"secret_key must not be empty; {_HOW_TO}")
+    encoded = [k.encode() if isinstance(k, str) else bytes(k) for k in keys]
+    for key in encoded:
+        if len(key) < MIN_SECRET_BYTES:
+            raise ValueError(f"secret_key must be at least {MIN_SECRET_BYTES} bytes of random data; {_HOW_TO}")
+    return encoded
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedCookie:
+    session_id: str
+    #: False when an older key signed it: the next write re-signs with the newest.
+    current_key: bool
+
+
+class CookieSigner:
+    """Signs session ids with the newest key and verifies with every key.
+
+    Verification is itsdangerous' constant-time HMAC comparison. A value is checked for
+    length and shape before any cryptography, and an id is only accepted if it has the
+    exact shape this package generates.
+    """
+
+    def __init__(self, secret_keys: Sequence[bytes]) -> None:
+        kwargs = {"salt": COOKIE_SALT, "digest_method": hashlib.sha256}
+        self._signer = Signer(list(secret_keys), **kwargs)  # type: ignore[arg-type]
+        self._newest = Signer(secret_keys[-1], **kwargs)  # type: ignore[arg-type]
+        self._rotating = len(secret_keys) > 1
+
+    def sign(self, session_id: str) -> str:
+        return self._newest.sign(session_id).decode()
+
+    def verify(self, value: str) -> VerifiedCookie | None:
+        """The session id in a cookie value, or ``None`` if it is not a valid signature."""
+        if len(value) != MAX_COOKIE_VALUE_LENGTH or not value.isascii():
+            return None
+        try:
+            session_id = self._signer.unsign(value).decode()
+        except BadSignature:
+            return None
+        if not is_session_id(session_id):
+            return None
+        current = not self._rotating or self._newest.verify_signature(session_id, value[-43:])
+        return VerifiedCookie(session_id, current)

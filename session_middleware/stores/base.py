@@ -1,0 +1,115 @@
+"""The Store protocol: what the middleware and the REST API ask of a session store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from ..records import DataChanges, SessionRecord
+
+#: A clock returns the current time in seconds since the epoch (``time.time``).
+Clock = Callable[[], float]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Keeps sessions with their expiry and a per-user index.
+
+    Every method has an async twin prefixed with ``a`` (``load_and_touch`` /
+    ``aload_and_touch``): the WSGI middleware calls the sync ones, the ASGI middleware
+    the async ones. Both share one semantics:
+
+    - A session is gone once ``clock() >= record.expires_at``; an expired session is
+      never returned, listed or counted, and its memory is reclaimed without a thread.
+    - Operations that write never recreate a session that is gone (no resurrection).
+    - A store that cannot reach its backend raises :class:`~session_middleware.StoreError`;
+      it never answers as if the session were missing.
+    """
+
+    #: The store's notion of now; the middleware and the REST API stamp records with it.
+    clock: Clock
+
+    def create(
+        self,
+        record: SessionRecord,
+        *,
+        replaces: str | None = None,
+        max_per_user: int | None = None,
+    ) -> bool:
+        """Store a new session.
+
+        :param replaces: the id this session takes over from (login, regenerate). It is
+            deleted; if it is already gone, nothing is created and ``False`` returned.
+        :param max_per_user: with a user on the record, close that user's least recently
+            used sessions so that at most this many remain, the new one included.
+        """
+        ...
+
+    def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
+        """Load a live session and record a request on it (``last_request``, idle expiry)
+        in one operation. With ``user_id``, a session of another user is not touched and
+        ``None`` is returned."""
+        ...
+
+    def save_changes(self, session_id: str, changes: DataChanges) -> bool:
+        """Apply per-key data changes; ``False`` (and nothing written) if the session is gone."""
+        ...
+
+    def delete(self, session_id: str) -> bool:
+        """Close a session; ``True`` if it was live."""
+        ...
+
+    def list_by_user(self, user_id: str) -> list[SessionRecord]:
+        """The user's live sessions, oldest ``opened`` first."""
+        ...
+
+    def find_by_client(self, user_id: str, address: str, client: str) -> SessionRecord | None:
+        """The user's most recently used live session opened from this address and client."""
+        ...
+
+    def close_by_user(
+        self,
+        user_id: str,
+        *,
+        address: str | None = None,
+        client: str | None = None,
+        keep: str | None = None,
+    ) -> int:
+        """Close the user's sessions (those matching ``address`` and ``client`` when
+        given), except ``keep``; return how many were closed."""
+        ...
+
+    def close(self) -> None:
+        """Release connections held for the sync methods."""
+        ...
+
+    async def acreate(
+        self,
+        record: SessionRecord,
+        *,
+        replaces: str | None = None,
+        max_per_user: int | None = None,
+    ) -> bool: ...
+
+    async def aload_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None: ...
+
+    async def asave_changes(self, session_id: str, changes: DataChanges) -> bool: ...
+
+    async def adelete(self, session_id: str) -> bool: ...
+
+    async def alist_by_user(self, user_id: str) -> list[SessionRecord]: ...
+
+    async def afind_by_client(self, user_id: str, address: str, client: str) -> SessionRecord | None: ...
+
+    async def aclose_by_user(
+        self,
+        user_id: str,
+        *,
+        address: str | None = None,
+        client: str | None = None,
+        keep: str | None = None,
+    ) -> int: ...
+
+    async def aclose(self) -> None:
+        """Release connections held for the async methods."""
+        ...
