@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -14,7 +15,7 @@ from .flow import Flow, StoreCall
 from .records import SessionRecord, id_hash
 from .session import Session
 from .signing import CookieSigner, normalize_secret_keys
-from .stores.base import Store
+from .stores.base import Clock, Store
 from .stores.memory import MemoryStore
 
 # Theory of operation
@@ -49,6 +50,7 @@ class SessionOptions(TypedDict, total=False):
 
     secret_key: Required[str | bytes | Sequence[str | bytes]]
     store: Store
+    clock: Clock
     idle_timeout: float | timedelta
     absolute_timeout: float | timedelta
     cookie_name: str
@@ -100,8 +102,10 @@ class SessionCore:
         if "secret_key" not in opts:
             raise TypeError("secret_key is required")
         self.signer = CookieSigner(normalize_secret_keys(opts["secret_key"]))
-        store = opts.get("store")
-        self.store: Store = MemoryStore() if store is None else store
+        store, clock = opts.get("store"), opts.get("clock")
+        if store is not None and clock is not None and store.clock is not clock:
+            raise ValueError("pass clock= to your store; the middleware uses the store's clock")
+        self.store: Store = store if store is not None else MemoryStore(clock=clock or time.time)
         self.idle_timeout = _seconds(opts.get("idle_timeout", DEFAULT_IDLE_TIMEOUT), "idle_timeout")
         self.absolute_timeout = _seconds(opts.get("absolute_timeout", DEFAULT_ABSOLUTE_TIMEOUT), "absolute_timeout")
         self.cookie_name = opts.get("cookie_name", DEFAULT_COOKIE_NAME)
