@@ -1,79 +1,148 @@
 """The demo app behind ``make run``: Starlette, the memory store and the REST API mounted.
 
-Open http://127.0.0.1:8000, write something into the session, sign in, sign out.
+Open http://127.0.0.1:8000: sign in with any name, look at this session, keep a to-do
+list and nested data in it, then sign in from a second browser and open "Your devices",
+which lists your sessions through the REST API (``GET /sessions/{user_id}``) and signs
+other devices out (``DELETE /sessions/{user_id}?session_id=...``).
 """
 
 from __future__ import annotations
 
-import html
+import json
 import os
 import secrets
+from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from session_middleware import SessionMiddleware
+from examples.demo_pages import devices_page, home_page, playground_page
+from session_middleware import Session, SessionMiddleware
+from session_middleware.integrations.starlette import get_session
 
 # A fresh key each start is fine for a demo (sessions end with the process); a real app
 # reads its key from configuration so that sessions survive restarts.
 SECRET_KEY = os.environ.get("SESSION_SECRET_KEY") or secrets.token_urlsafe(48)
+STATIC = Path(__file__).with_name("static")
+MAX_TODOS = 50
+MAX_TEXT = 200
+MAX_JSON = 2000
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>session-middleware demo</title></head>
-<body style="font-family: system-ui; max-width: 40rem; margin: 2rem auto">
-<h1>session-middleware demo</h1>
-<p>User: <b>{user}</b> &middot; session opened {opened}, last request {last_request}</p>
-<p>Address {address} &middot; client {client}</p>
-<h2>Notes kept in your session</h2><ul>{notes}</ul>
-<form method="post" action="/notes"><input name="note" required> <button>Add</button></form>
-<h2>Sign in</h2>
-<form method="post" action="/login"><input name="name" placeholder="any name" required> <button>Sign in</button></form>
-<form method="post" action="/logout"><button>Sign out</button></form>
-</body></html>"""
+
+def todos(session: Session) -> list[dict[str, Any]]:
+    """The to-do list, tolerating anything else stored under its key."""
+    items = session.get("todos")
+    if not isinstance(items, list):
+        return []
+    return [i for i in items if isinstance(i, dict) and isinstance(i.get("text"), str)]
+
+
+def _same_origin(request: Request) -> bool:
+    """Browsers send ``Origin`` with every form POST: refuse posts from other sites."""
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _see(path: str) -> Response:
+    return RedirectResponse(path, status_code=303)
 
 
 async def home(request: Request) -> Response:
-    session = request.session
-    user = session.user  # type: ignore[attr-defined]
-    notes = "".join(f"<li>{html.escape(str(n))}</li>" for n in session.get("notes", []))
-    return HTMLResponse(
-        PAGE.format(
-            user=html.escape(user["name"]) if user else "anonymous",
-            opened=session.opened.isoformat(timespec="seconds"),  # type: ignore[attr-defined]
-            last_request=session.last_request.isoformat(timespec="seconds"),  # type: ignore[attr-defined]
-            address=html.escape(session.address),  # type: ignore[attr-defined]
-            client=html.escape(session.client),  # type: ignore[attr-defined]
-            notes=notes or "<li><i>none yet</i></li>",
-        )
-    )
+    notice = "You were signed out." if request.query_params.get("signed_out") else None
+    return HTMLResponse(home_page(get_session(request), notice=notice))
 
 
-async def add_note(request: Request) -> Response:
-    form = await request.form()
-    note = str(form.get("note", ""))[:200]
-    request.session.setdefault("notes", []).append(note)
-    return RedirectResponse("/", status_code=303)
+async def playground(request: Request) -> Response:
+    session = get_session(request)
+    return HTMLResponse(playground_page(session, todos(session)))
+
+
+async def devices(request: Request) -> Response:
+    return HTMLResponse(devices_page(get_session(request), api_path="/sessions"))
 
 
 async def login(request: Request) -> Response:
+    if not _same_origin(request):
+        return PlainTextResponse("cross-site request refused", status_code=403)
     form = await request.form()
-    name = str(form.get("name", "")).strip()[:64] or "guest"
-    request.session.login({"id": name.lower(), "name": name})  # type: ignore[attr-defined]
-    return RedirectResponse("/", status_code=303)
+    name = " ".join(str(form.get("name", "")).split())[:64] or "guest"
+    get_session(request).login({"id": name.casefold(), "name": name})
+    return _see("/")
 
 
 async def logout(request: Request) -> Response:
-    request.session.logout()  # type: ignore[attr-defined]
-    return RedirectResponse("/", status_code=303)
+    if not _same_origin(request):
+        return PlainTextResponse("cross-site request refused", status_code=403)
+    get_session(request).logout()
+    return _see("/?signed_out=1")
+
+
+async def todo_action(request: Request) -> Response:
+    if not _same_origin(request):
+        return PlainTextResponse("cross-site request refused", status_code=403)
+    session = get_session(request)
+    form = await request.form()
+    items = todos(session)
+    action = form.get("action")
+    if action == "add":
+        text = " ".join(str(form.get("text", "")).split())[:MAX_TEXT]
+        if text and len(items) < MAX_TODOS:
+            items.append({"text": text, "done": False})
+    elif action in ("toggle", "remove"):
+        index = str(form.get("index", ""))
+        if index.isdigit() and int(index) < len(items):
+            if action == "toggle":
+                items[int(index)]["done"] = not items[int(index)].get("done")
+            else:
+                del items[int(index)]
+    elif action == "clear-done":
+        items = [i for i in items if not i.get("done")]
+    session["todos"] = items
+    return _see("/playground")
+
+
+async def data_action(request: Request) -> Response:
+    if not _same_origin(request):
+        return PlainTextResponse("cross-site request refused", status_code=403)
+    session = get_session(request)
+    form = await request.form()
+    key = str(form.get("key", "")).strip()[:40]
+    if not key:
+        return _playground_error(session, "A key is needed.")
+    if form.get("action") == "delete":
+        session.pop(key, None)
+        return _see("/playground")
+    text = str(form.get("value", ""))
+    if len(text) > MAX_JSON:
+        return _playground_error(session, f"Keep values under {MAX_JSON} characters.")
+    try:
+        session[key] = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return _playground_error(session, f"Not JSON: {exc}")
+    except TypeError as exc:  # NaN and Infinity parse, but sessions keep strict JSON only
+        return _playground_error(session, str(exc))
+    return _see("/playground")
+
+
+def _playground_error(session: Session, message: str) -> Response:
+    return HTMLResponse(playground_page(session, todos(session), error=message), status_code=400)
 
 
 app = Starlette(
     routes=[
         Route("/", home),
-        Route("/notes", add_note, methods=["POST"]),
+        Route("/playground", playground),
+        Route("/devices", devices),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/todos", todo_action, methods=["POST"]),
+        Route("/data", data_action, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 )
+# The REST API is mounted by the middleware itself, at api_path="/sessions" (the default).
 app.add_middleware(SessionMiddleware, secret_key=SECRET_KEY)
