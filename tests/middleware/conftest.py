@@ -1,0 +1,110 @@
+"""Fixtures of the middleware suite: harnesses over every adapter, and the log-leak guard."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import session_middleware.records
+import session_middleware.session
+from session_middleware import MemoryStore
+
+from .support import KEY, FakeClock, Harness, Kind, SpyStore, build_app
+
+KINDS: tuple[Kind, ...] = ("asgi", "wsgi", "starlette", "flask")
+RAW_KINDS: tuple[Kind, ...] = ("asgi", "wsgi")
+
+
+class IdRegistry:
+    """Every session id generated during a test, so logs can be searched for them."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    def wrap(self, make: Callable[[], str]) -> Callable[[], str]:
+        def tracked() -> str:
+            value = make()
+            self.ids.add(value)
+            return value
+
+        return tracked
+
+
+def find_leaks(records: list[logging.LogRecord], secrets: set[str]) -> list[str]:
+    """The log lines that contain any of ``secrets`` (message, traceback or stack)."""
+    formatter = logging.Formatter()
+    leaks = []
+    for record in records:
+        texts = [record.getMessage(), record.stack_info or ""]
+        if record.exc_info:
+            texts.append(formatter.formatException(record.exc_info))
+        if record.exc_text:
+            texts.append(record.exc_text)
+        blob = "\n".join(texts)
+        leaks.extend(f"{record.name}: {record.getMessage()[:120]}" for s in secrets if s in blob)
+    return leaks
+
+
+@pytest.fixture(autouse=True)
+def id_registry(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> Iterator[IdRegistry]:
+    """Fails the test when a raw session id (hence any cookie value) reaches a log record."""
+    registry = IdRegistry()
+    original = session_middleware.records.new_session_id
+    monkeypatch.setattr(session_middleware.records, "new_session_id", registry.wrap(original))
+    monkeypatch.setattr(session_middleware.session, "new_session_id", registry.wrap(original))
+    caplog.set_level(logging.DEBUG, logger="session_middleware")
+    yield registry
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    leaks = find_leaks(records, registry.ids)
+    if leaks:
+        pytest.fail(f"raw session id in the logs: {leaks}")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make(clock: FakeClock) -> Iterator[Callable[..., Harness]]:
+    """``make(kind, **options)``: the scenario app behind the middleware, with a spy store."""
+    runners: list[asyncio.Runner] = []
+
+    def factory(
+        kind: Kind, *, store: Any = None, peer: str = "127.0.0.1", root_path: str = "", **options: Any
+    ) -> Harness:
+        spy = store if store is not None else SpyStore(MemoryStore(clock=clock))
+        options.setdefault("secret_key", KEY)
+        options["store"] = spy
+        harness = Harness(kind, None, spy, clock, options.get("cookie_name", "session"), peer, root_path)
+        harness.app = build_app(kind, options, (harness.asgi_gates, harness.thread_gates))
+        if harness.is_asgi:
+            harness.runner = asyncio.Runner()
+            runners.append(harness.runner)
+        return harness
+
+    yield factory
+    for runner in runners:
+        runner.close()
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> Kind:
+    """Every way the middleware is used: raw ASGI, raw WSGI, Starlette and Flask."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=RAW_KINDS)
+def raw_kind(request: pytest.FixtureRequest) -> Kind:
+    """The two adapters around raw callables."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def h(make: Callable[..., Harness], kind: Kind) -> Harness:
+    """The default harness of a test parametrized over every kind."""
+    return make(kind)
