@@ -1,0 +1,118 @@
+"""The ASGI driver: reads a bounded body, awaits the API core's flow, sends the response."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import replace
+from typing import Unpack
+
+from session_middleware._types import Receive, Scope, Send
+from session_middleware.flow import arun_flow
+from session_middleware.session import Session
+from session_middleware.stores.base import Store
+
+from .access import Grant, callback_grant
+from .core import ApiCore, ApiOptions
+from .errors import ApiError
+from .http import ApiRequest, ApiResponse, header_map
+
+
+class _Disconnected(Exception):
+    """The client went away while its body was being read."""
+
+
+class SessionsAPI:
+    """The REST API as an ASGI app; mount it anywhere (``Mount``, ``app.mount``...)."""
+
+    def __init__(self, core: ApiCore) -> None:
+        self.core = core
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        core = self.core
+        request = request_from_scope(scope)
+        try:
+            request = replace(request, body=await self._body(request, receive))
+        except ApiError as error:
+            await send_response(send, core.reject(request, error))
+            return
+        except _Disconnected:
+            return
+        try:
+            grant = core.token_grant(request)
+            if grant is Grant.NONE and core.api_authorize is not None:
+                verdict = core.api_authorize(request)
+                if inspect.isawaitable(verdict):
+                    verdict = await verdict
+                grant = callback_grant(verdict)
+            response = await arun_flow(core.handle(request, grant), core.store)
+        except Exception as exc:
+            response = core.failure(request, exc)
+        await send_response(send, response)
+
+    async def _body(self, request: ApiRequest, receive: Receive) -> bytes:
+        limit = self.core.max_body_size
+        self.core.content_length(request.headers)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:  # also catches chunked bodies, which declare no length
+                raise self.core.too_large()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def request_from_scope(scope: Scope) -> ApiRequest:
+    root_path: str = scope.get("root_path", "")
+    path: str = scope["path"]
+    # Servers and Starlette's Mount keep the mount inside ``path``; some apps do not.
+    if root_path and (path == root_path or path.startswith(root_path + "/")):
+        path = path[len(root_path) :]
+    headers = header_map((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+    session = scope.get("session")
+    return ApiRequest(
+        method=scope["method"].upper(),
+        path=path,
+        root_path=root_path,
+        query_string=scope.get("query_string", b""),
+        headers=headers,
+        session=session if isinstance(session, Session) else None,
+        scheme=scope.get("scheme", "http"),
+    )
+
+
+async def send_response(send: Send, response: ApiResponse) -> None:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def create_asgi_app(store: Store, **options: Unpack[ApiOptions]) -> SessionsAPI:
+    """The ``/sessions`` REST API (protocol v1) as an ASGI app over ``store``.
+
+    Options are those of :class:`~sessions_api.core.ApiOptions`; here ``api_authorize``
+    may also be an async callable.
+    """
+    return SessionsAPI(ApiCore(store, **options))

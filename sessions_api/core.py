@@ -1,0 +1,233 @@
+"""The API core: configuration and the one request pipeline both drivers run.
+
+A request goes through: routing (404/405), access (401/403), query parameters and
+path ids (400), content type and body (415/400), then the route's handler, the only
+step that touches the store. The driver has already bounded the body (413) and asked
+``api_authorize``, since only it can await; everything else is decided here, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any, TypedDict
+
+from session_middleware.exceptions import StoreError
+from session_middleware.flow import Flow
+from session_middleware.stores.base import Store
+
+from . import access, routes, validation
+from .access import Action, Grant
+from .errors import ApiError, error_body
+from .http import BASE_HEADERS, ApiRequest, ApiResponse, json_response
+from .jsonio import parse_object
+
+logger = logging.getLogger("sessions_api")
+
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+DEFAULT_IDLE_TIMEOUT = 86400.0
+DEFAULT_ABSOLUTE_TIMEOUT = 1209600.0
+RETRY_AFTER_SECONDS = 2
+
+_GET_PARAMS = frozenset({"session_id", "correlation_id"})
+_DELETE_PARAMS = frozenset({"session_id", "address", "client", "correlation_id"})
+_OPEN_FIELDS = ("user", "address", "client", "data")
+
+
+def _seconds(value: float | timedelta, name: str) -> float:
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if not seconds > 0:
+        raise ValueError(f"{name} must be positive")
+    return seconds
+
+
+class ApiOptions(TypedDict, total=False):
+    """Keyword options of ``create_asgi_app`` and ``create_wsgi_app``.
+
+    The session middleware passes the first five from its own options when it mounts
+    the API at ``api_path``.
+    """
+
+    #: Bearer token(s) with full access, compared in constant time.
+    api_token: str | Sequence[str] | None
+    #: Called with the :class:`~sessions_api.http.ApiRequest` when no token matched; full
+    #: access only if it returns ``True`` (ASGI also awaits an awaitable result).
+    api_authorize: Callable[[ApiRequest], Any] | None
+    #: Seconds without a request after which a session opened through the API ends (24 h).
+    idle_timeout: float | timedelta
+    #: Seconds after opening at which a session opened through the API ends (14 days).
+    absolute_timeout: float | timedelta
+    #: Opening one more session closes that user's least recently used ones.
+    max_sessions_per_user: int | None
+    #: Bodies larger than this get 413 before they are read whole (1 MiB).
+    max_body_size: int
+    #: Put the cause and stack trace of server errors into error responses.
+    debug: bool
+
+
+class ApiCore:
+    """Validated options of one API instance and its protocol-neutral request handling."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        api_token: str | Sequence[str] | None = None,
+        api_authorize: Callable[[ApiRequest], Any] | None = None,
+        idle_timeout: float | timedelta = DEFAULT_IDLE_TIMEOUT,
+        absolute_timeout: float | timedelta = DEFAULT_ABSOLUTE_TIMEOUT,
+        max_sessions_per_user: int | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        debug: bool = False,
+    ) -> None:
+        if api_authorize is not None and not callable(api_authorize):
+            raise TypeError("api_authorize must be a callable taking the request")
+        if max_sessions_per_user is not None and max_sessions_per_user < 1:
+            raise ValueError("max_sessions_per_user must be at least 1 (or None)")
+        if max_body_size < 1:
+            raise ValueError("max_body_size must be at least 1 byte")
+        self.store = store
+        self.tokens = access.normalize_tokens(api_token)
+        self.api_authorize = api_authorize
+        self.policy = routes.Policy(
+            clock=store.clock,
+            idle_timeout=_seconds(idle_timeout, "idle_timeout"),
+            absolute_timeout=_seconds(absolute_timeout, "absolute_timeout"),
+            max_sessions_per_user=max_sessions_per_user,
+        )
+        self.max_body_size = max_body_size
+        self.debug = debug
+
+    # -- what the drivers call ---------------------------------------------------------
+
+    def token_grant(self, request: ApiRequest) -> Grant:
+        """The grant of the request's bearer token; ``NONE`` means: ask ``api_authorize`` next."""
+        return access.token_grant(request, self.tokens)
+
+    def handle(self, request: ApiRequest, grant: Grant) -> Flow[ApiResponse]:
+        """The whole request as a flow of store calls; returns the response to send."""
+        correlation = validation.correlation_id(request)
+        try:
+            response = yield from self._dispatch(request, grant)
+        except ApiError as error:
+            response = self.error(error, correlation)
+        return self.finish(request, response, correlation)
+
+    def error(self, error: ApiError, correlation: str | None, exc: BaseException | None = None) -> ApiResponse:
+        """A standard error response; ``cause`` and ``stack_trace`` only in debug mode."""
+        cause = trace = None
+        if self.debug and exc is not None:
+            cause = f"{type(exc).__name__}: {exc}"
+            trace = "".join(traceback.format_exception(exc))
+        body = error_body(error, correlation, cause=cause, stack_trace=trace)
+        return json_response(error.status, body, error.headers.items())
+
+    def failure(self, request: ApiRequest, exc: Exception) -> ApiResponse:
+        """The response when running the flow raised: 503 for the store, else 500."""
+        correlation = validation.correlation_id(request)
+        if isinstance(exc, StoreError):
+            logger.error("sessions API: store unavailable (%s)", exc)
+            error = ApiError("STORE_UNAVAILABLE", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        else:
+            logger.error("sessions API: unexpected error", exc_info=exc)
+            error = ApiError("INTERNAL_ERROR")
+        return self.finish(request, self.error(error, correlation, exc), correlation)
+
+    def reject(self, request: ApiRequest, error: ApiError) -> ApiResponse:
+        """A refusal decided by a driver before the pipeline (a body too large, say)."""
+        correlation = validation.correlation_id(request)
+        return self.finish(request, self.error(error, correlation), correlation)
+
+    def content_length(self, headers: Mapping[str, str]) -> int | None:
+        """The declared body length, refused (413) when over the limit before anything is read.
+
+        :raises ApiError: ``BAD_REQUEST`` for a malformed header, ``BODY_TOO_LARGE``.
+        """
+        value = headers.get("content-length")
+        if value is None:
+            return None
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()):
+            raise ApiError("BAD_REQUEST", "Invalid Content-Length.")
+        if len(value) > 18 or int(value) > self.max_body_size:
+            raise self.too_large()
+        return int(value)
+
+    def too_large(self) -> ApiError:
+        return ApiError("BODY_TOO_LARGE", details={"max_body_size": self.max_body_size})
+
+    @staticmethod
+    def finish(request: ApiRequest, response: ApiResponse, correlation: str | None) -> ApiResponse:
+        """Add the headers every response carries; HEAD gets the headers without the body."""
+        headers = [*BASE_HEADERS, *response.headers]
+        if response.status != 204:
+            headers.append(("Content-Length", str(len(response.body))))
+        if correlation is not None:
+            headers.append(("X-Correlation-Id", correlation))
+        body = b"" if request.method == "HEAD" else response.body
+        return ApiResponse(response.status, tuple(headers), body)
+
+    # -- the pipeline ------------------------------------------------------------------
+
+    def _dispatch(self, request: ApiRequest, grant: Grant) -> Flow[ApiResponse]:
+        endpoint, raw_user_id = routes.match(request.path, request.method)
+        if endpoint == "open":
+            access.check(request, grant, Action.OPEN, None)
+            validation.query_params(request, {"correlation_id"})
+            body = self._body(request, _OPEN_FIELDS)
+            user = validation.user(body.get("user"))
+            address = validation.address(body.get("address"), where="address")
+            client = validation.client(body.get("client"), where="client")
+            data = validation.data(body["data"]) if body.get("data") is not None else None
+            return (yield from routes.open_session(self.policy, user, address, client, data))
+
+        method = "GET" if request.method == "HEAD" else request.method
+        action = {"GET": Action.GET, "POST": Action.UPDATE, "DELETE": Action.CLOSE}[method]
+        with_data = access.check(request, grant, action, raw_user_id)
+        user_id = validation.user_id(raw_user_id or "")
+        if method == "GET":
+            params = validation.query_params(request, _GET_PARAMS)
+            session_id = validation.session_id(params, required=False)
+            if session_id is None:
+                return (yield from routes.list_sessions(user_id, with_data=with_data))
+            return (yield from routes.get_session(user_id, session_id, with_data=with_data))
+        if method == "POST":
+            params = validation.query_params(request, _GET_PARAMS)
+            session_id = validation.session_id(params, required=True)
+            assert session_id is not None
+            body = self._body(request, ("data",))
+            if body.get("data") is None:
+                raise ApiError("BAD_DATA", "The body needs a data object.")
+            data = validation.data(body["data"])
+            return (yield from routes.update_data(user_id, session_id, data))
+        return (yield from self._close(request, user_id))
+
+    def _close(self, request: ApiRequest, user_id: str) -> Flow[ApiResponse]:
+        params = validation.query_params(request, _DELETE_PARAMS)
+        by_origin = "address" in params or "client" in params
+        if "session_id" in params:
+            if by_origin:
+                raise ApiError(
+                    "BAD_PARAMETER",
+                    "Give session_id, or address and/or client, not both.",
+                    details={"parameter": "session_id"},
+                )
+            session_id = validation.session_id(params, required=True)
+            assert session_id is not None
+            return (yield from routes.close_session(user_id, session_id))
+        if not by_origin:
+            raise ApiError("NO_SESSION_ID", "Give session_id, or address and/or client: never all sessions.")
+        address = client = None
+        if "address" in params:
+            address = validation.address(params["address"], where="address")
+        if "client" in params:
+            client = validation.client(params["client"], where="client")
+        return (yield from routes.close_matching(user_id, address, client))
+
+    def _body(self, request: ApiRequest, fields: Sequence[str]) -> dict[str, Any]:
+        validation.require_json(request)
+        body = parse_object(request.body)
+        validation.body_fields(body, fields)
+        return body

@@ -1,0 +1,142 @@
+"""The routes of protocol v1 and their handlers, written once as store-call flows.
+
+Each handler is a generator: it yields :class:`~session_middleware.flow.StoreCall`
+objects, is sent their results, and returns an :class:`~sessions_api.http.ApiResponse`.
+The ASGI driver runs it with ``arun_flow``, the WSGI driver with ``run_flow``. Inputs
+reach a handler validated; a handler raises :class:`~sessions_api.errors.ApiError` for
+refusals that depend on the store (``SESSION_NOT_FOUND``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+
+from session_middleware.flow import Flow, StoreCall
+from session_middleware.records import DataChanges, SessionRecord, id_hash, new_session_id
+
+from .errors import ApiError
+from .http import ApiResponse, json_response, no_content
+from .jsonio import session_json
+
+logger = logging.getLogger("sessions_api")
+
+# Inside the mount: "/" opens sessions, "/<user_id>" is everything about one user. A
+# trailing slash is tolerated; user ids cannot contain "/" (it would be another route).
+_MAP = Map(
+    [
+        Rule("/", endpoint="open", methods=["POST"]),
+        Rule("/<user_id>", endpoint="user", methods=["GET", "POST", "DELETE"]),
+    ],
+    strict_slashes=False,
+    merge_slashes=False,
+)
+
+
+def match(path: str, method: str) -> tuple[str, str | None]:
+    """The endpoint (``open`` or ``user``) and the raw user id for a path inside the mount.
+
+    :raises ApiError: ``NOT_FOUND``, or ``METHOD_NOT_ALLOWED`` with an ``Allow`` header.
+    """
+    path = path or "/"
+    if "//" in path:
+        raise ApiError("NOT_FOUND")
+    try:
+        endpoint, args = _MAP.bind("localhost").match(path, method)
+    except MethodNotAllowed as exc:
+        allow = ", ".join(sorted(exc.valid_methods or ()))
+        raise ApiError("METHOD_NOT_ALLOWED", headers={"Allow": allow}) from None
+    except NotFound:
+        raise ApiError("NOT_FOUND") from None
+    return str(endpoint), args.get("user_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What new sessions get: the store's clock, the timeouts, the per-user cap."""
+
+    clock: Callable[[], float]
+    idle_timeout: float
+    absolute_timeout: float
+    max_sessions_per_user: int | None
+
+
+def open_session(
+    policy: Policy, user: dict[str, str], address: str, client: str, data: dict[str, str] | None
+) -> Flow[ApiResponse]:
+    """``POST /``: reuse the user's live session from this address and client, else create one.
+
+    A reused session is touched like a request; ``data``, when given, replaces its data.
+    """
+    uid = user["id"]
+    existing = yield StoreCall("find_by_client", (uid, address, client))
+    if existing is not None:
+        record = yield StoreCall("load_and_touch", (existing.id,), {"user_id": uid})
+        if record is not None and data is not None:
+            saved = yield StoreCall("save_changes", (record.id, DataChanges(updated=data, clear=True)))
+            record = replace(record, data=data) if saved else None
+        if record is not None:
+            logger.info("session %s reused through the API", id_hash(record.id))
+            return json_response(201, session_json(record))
+    now = policy.clock()
+    record = SessionRecord(
+        id=new_session_id(),
+        opened=now,
+        last_request=now,
+        idle_timeout=policy.idle_timeout,
+        absolute_expiry=now + policy.absolute_timeout,
+        address=address,
+        client=client,
+        user=user,
+        data=data or {},
+    )
+    yield StoreCall("create", (record,), {"max_per_user": policy.max_sessions_per_user})
+    logger.info("session %s opened through the API", id_hash(record.id))
+    return json_response(201, session_json(record))
+
+
+def list_sessions(user_id: str, *, with_data: bool) -> Flow[ApiResponse]:
+    """``GET /{user_id}``: the user's live sessions, oldest first."""
+    records: list[SessionRecord] = yield StoreCall("list_by_user", (user_id,))
+    return json_response(200, [session_json(r, with_data=with_data) for r in records])
+
+
+def get_session(user_id: str, session_id: str, *, with_data: bool) -> Flow[ApiResponse]:
+    """``GET /{user_id}?session_id=S``: one session, refreshed like a request would."""
+    record = yield StoreCall("load_and_touch", (session_id,), {"user_id": user_id})
+    if record is None:
+        raise ApiError("SESSION_NOT_FOUND")
+    return json_response(200, session_json(record, with_data=with_data))
+
+
+def update_data(user_id: str, session_id: str, data: dict[str, str]) -> Flow[ApiResponse]:
+    """``POST /{user_id}?session_id=S``: replace the session's data."""
+    record = yield StoreCall("load_and_touch", (session_id,), {"user_id": user_id})
+    if record is None:
+        raise ApiError("SESSION_NOT_FOUND")
+    saved = yield StoreCall("save_changes", (session_id, DataChanges(updated=data, clear=True)))
+    if not saved:
+        raise ApiError("SESSION_NOT_FOUND")  # closed in between
+    logger.info("session %s data replaced through the API", id_hash(session_id))
+    return no_content()
+
+
+def close_session(user_id: str, session_id: str) -> Flow[ApiResponse]:
+    """``DELETE /{user_id}?session_id=S``: idempotent; another user's session is left alone."""
+    # The scoped load proves ownership (ids never change owner: a login makes a new id).
+    record = yield StoreCall("load_and_touch", (session_id,), {"user_id": user_id})
+    if record is not None:
+        yield StoreCall("delete", (session_id,))
+        logger.info("session %s closed through the API", id_hash(session_id))
+    return no_content()
+
+
+def close_matching(user_id: str, address: str | None, client: str | None) -> Flow[ApiResponse]:
+    """``DELETE /{user_id}?address=A&client=C``: close the user's sessions matching both given."""
+    closed = yield StoreCall("close_by_user", (user_id,), {"address": address, "client": client})
+    logger.info("%d session(s) closed through the API by address/client", closed)
+    return no_content()

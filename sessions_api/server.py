@@ -1,0 +1,156 @@
+"""The standalone sessions microservice: ``python -m sessions_api`` on uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from session_middleware._types import Message, Receive, Scope, Send
+from session_middleware.stores.base import Store
+from session_middleware.stores.memory import MemoryStore
+
+from .asgi import SessionsAPI, create_asgi_app, request_from_scope, send_response
+from .errors import ApiError
+from .http import json_response
+from .openapi import openapi
+
+logger = logging.getLogger("sessions_api")
+access_logger = logging.getLogger("sessions_api.access")
+
+PREFIX = "/sessions"
+TOKEN_ENV = "SESSIONS_API_TOKEN"  # noqa: S105 - the variable's name
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+class Service:
+    """The API under ``/sessions`` plus ``GET /openapi.json`` and ``GET /health``.
+
+    The lifespan closes the store on shutdown. Requests are logged without their query
+    string, which may carry session ids.
+    """
+
+    def __init__(self, store: Store, api: SessionsAPI) -> None:
+        self.store = store
+        self.api = api
+        self.document = openapi(PREFIX)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            await self.api(scope, receive, send)  # refuses it
+            return
+        status = 0
+
+        async def logged_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        path = scope["path"]
+        if path == PREFIX or path.startswith(PREFIX + "/"):
+            await self.api({**scope, "root_path": scope.get("root_path", "") + PREFIX}, receive, logged_send)
+        else:
+            await self._own_route(scope, logged_send)
+        access_logger.info("%s %s %d", scope["method"], path[:200], status)
+
+    async def _own_route(self, scope: Scope, send: Send) -> None:
+        core = self.api.core
+        request = request_from_scope({**scope, "root_path": ""})
+        if request.path not in ("/openapi.json", "/health"):
+            await send_response(send, core.reject(request, ApiError("NOT_FOUND")))
+        elif request.method not in ("GET", "HEAD"):
+            error = ApiError("METHOD_NOT_ALLOWED", headers={"Allow": "GET, HEAD"})
+            await send_response(send, core.reject(request, error))
+        else:
+            value = self.document if request.path == "/openapi.json" else {"status": "ok"}
+            await send_response(send, core.finish(request, json_response(200, value), None))
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.store.aclose()
+                    self.store.close()
+                except Exception:
+                    logger.exception("closing the session store failed")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def make_store(spec: str) -> Store:
+    """``memory`` or a Redis URL (``redis://``, ``rediss://``, ``unix://``)."""
+    if spec == "memory":
+        return MemoryStore()
+    if spec.startswith(_REDIS_SCHEMES):
+        from session_middleware.stores.redis import RedisStore  # needs the "redis" extra
+
+        store: Store = RedisStore(url=spec)
+        return store
+    raise ValueError("--store must be 'memory' or a redis:// URL")
+
+
+def build_service(store: Store, tokens: Sequence[str], **options: Any) -> Service:
+    return Service(store, create_asgi_app(store, api_token=list(tokens) or None, **options))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sessions_api",
+        description="The sessions REST API (protocol v1) as a standalone service.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
+    parser.add_argument("--store", default="memory", help="'memory' (default) or a redis:// URL")
+    parser.add_argument(
+        "--token", action="append", default=[], help=f"bearer token; repeat for several (or set {TOKEN_ENV})"
+    )
+    parser.add_argument("--insecure", action="store_true", help="allow starting without any token")
+    parser.add_argument("--idle-timeout", type=float, default=86400.0, help="seconds (default: 24 h)")
+    parser.add_argument("--absolute-timeout", type=float, default=1209600.0, help="seconds (default: 14 days)")
+    parser.add_argument("--max-sessions-per-user", type=int, default=None)
+    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the service until SIGINT or SIGTERM; the exit status is 0 after a clean shutdown."""
+    args = _parser().parse_args(argv)
+    tokens = list(args.token) or ([os.environ[TOKEN_ENV]] if os.environ.get(TOKEN_ENV) else [])
+    if not tokens and not args.insecure:
+        print(
+            f"refusing to start without a token: pass --token or set {TOKEN_ENV} "
+            "(or --insecure to serve without admin access)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        store = make_store(args.store)
+        service = build_service(
+            store,
+            tokens,
+            idle_timeout=args.idle_timeout,
+            absolute_timeout=args.absolute_timeout,
+            max_sessions_per_user=args.max_sessions_per_user,
+        )
+    except (ValueError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    config = uvicorn.Config(
+        service, host=args.host, port=args.port, access_log=False, log_level=args.log_level, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    server.run()  # handles SIGINT and SIGTERM: stop accepting, finish requests, run the shutdown
+    return 0 if server.started else 1
