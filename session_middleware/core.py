@@ -244,21 +244,24 @@ class SessionCore:
         elif session._regenerate and can_set_cookie:
             new = self._regenerated(session, record)
             created = yield StoreCall("create", (new,), {"replaces": record.id, "max_per_user": self._cap(new)})
+            # A session closed while this request held it leaves the cookie alone: the
+            # browser may already hold a newer one (a concurrent login) that clearing
+            # would log out. A stale cookie is cleared by the next request that sends it.
             if created:
                 logger.info("session %s regenerated as %s", id_hash(record.id), id_hash(new.id))
                 outcome = self._set_cookie(new.id, secure)
             else:
-                outcome = self._clear_cookie(secure)
+                logger.info("session %s closed during the request; not regenerated", id_hash(record.id))
         elif not session._values and session._user is None and (session._cleared or record.data):
-            yield StoreCall("delete", (record.id,))  # an anonymous session emptied: forget it
-            outcome = self._clear_cookie(secure)
+            deleted = yield StoreCall("delete", (record.id,))  # an anonymous session emptied: forget it
+            if deleted:
+                outcome = self._clear_cookie(secure)
         else:
             changes = session._changes()
             if changes:
                 saved = yield StoreCall("save_changes", (record.id, changes))
                 if not saved:
                     logger.info("session %s closed during the request; not saved", id_hash(record.id))
-                    outcome = self._clear_cookie(secure)
                 elif not cookie.current_key:
                     outcome = self._set_cookie(record.id, secure)  # re-sign with the newest key
         return outcome
