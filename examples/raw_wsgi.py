@@ -1,6 +1,7 @@
 """A plain WSGI callable with sessions: no framework at all.
 
-Run it: ``python -m examples.raw_wsgi`` (the standard library's server on 127.0.0.1:8000).
+Run it: ``python -m examples.raw_wsgi`` (the standard library's server on 127.0.0.1, port
+``$PORT`` or 8000).
 ``POST /login?name=Ada`` signs in, ``POST /logout`` signs out; the REST API is at ``/sessions``.
 """
 
@@ -43,6 +44,7 @@ app = WSGISessionMiddleware(inner, secret_key=SECRET_KEY)
 if __name__ == "__main__":
     from wsgiref.simple_server import make_server
 
-    with make_server("127.0.0.1", 8000, app) as server:
-        print("serving on http://127.0.0.1:8000")
+    port = int(os.environ.get("PORT", "8000"))
+    with make_server("127.0.0.1", port, app) as server:
+        print(f"serving on http://127.0.0.1:{port}", flush=True)
         server.serve_forever()
