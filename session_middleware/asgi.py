@@ -66,7 +66,8 @@ class SessionMiddleware:
         if core.is_api_path(relative):
             app = self._api_app()
             scope["root_path"] = root_path + (core.api_path or "")
-        await _Responder(core, session, cookie, scope["scheme"] == "https", send).run(app, scope, receive)
+        https = scope.get("scheme", "http") == "https"  # "scheme" is optional in ASGI
+        await _Responder(core, session, cookie, https, send).run(app, scope, receive)
 
     def _api_app(self) -> ASGIApp:
         if self._api is None:
