@@ -84,10 +84,14 @@ NO_COOKIE = CookieState()
 BAD_COOKIE = CookieState(stale=True)
 
 
+#: Longest accepted timeout (100 years): the cookie's Expires date must stay representable.
+MAX_TIMEOUT = 100 * 365 * 24 * 3600.0
+
+
 def _seconds(value: float | timedelta, name: str) -> float:
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if not seconds > 0:
-        raise ValueError(f"{name} must be positive")
+    if not 0 < seconds <= MAX_TIMEOUT:  # also refuses NaN and infinity
+        raise ValueError(f"{name} must be a positive number of seconds, at most 100 years")
     return seconds
 
 
