@@ -1,0 +1,233 @@
+"""The shared session store, on Redis or Redis Cluster (redis-py, sync and asyncio)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypeVar
+
+import redis
+import redis.asyncio
+import redis.asyncio.cluster
+import redis.asyncio.retry
+import redis.cluster
+import redis.retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError, NoScriptError
+
+from ..exceptions import StoreError
+from ..records import DataChanges, SessionRecord
+from . import _redis_flows as flows
+from ._redis_schema import Batch, Command, Eval, Keys, Op
+from .base import Clock
+
+T = TypeVar("T")
+
+SyncClient = redis.Redis | redis.cluster.RedisCluster
+AsyncClient = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
+
+
+class RedisStore:
+    """Sessions in Redis, shared by every process and host that uses the same server.
+
+    Give a URL (``redis://``, ``rediss://``, ``unix://``) and the store makes its own
+    clients with bounded timeouts, or pass your own ``client`` (``redis.Redis`` or
+    ``redis.cluster.RedisCluster``, for the sync methods: WSGI) and ``async_client``
+    (``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster``: ASGI). Clients you
+    pass stay yours: :meth:`close` / :meth:`aclose` close only the store's own.
+
+    A request that reads its session costs one round trip (a script that loads it and
+    slides its expiry); one that changes data costs one more. See ``docs/stores.md``.
+
+    :param url: the server; with ``cluster=True``, any node of a Redis Cluster.
+    :param prefix: prepended to every key, so several apps can share a server.
+    :param socket_timeout: seconds to wait for a reply before failing with ``StoreError``.
+    :param connect_timeout: seconds to wait for a new connection.
+    :param retries: how many times a command is retried on a connection error (after a
+        short backoff), which heals connections Redis dropped when it restarted. Timeouts
+        are never retried, so a hung server costs one ``socket_timeout``.
+    :param health_check_interval: if > 0, a connection idle this long is checked with PING
+        before use (an extra round trip); 0 relies on ``retries`` instead.
+    :param max_connections: the most connections each client pools (None: unbounded).
+    :param clock: the current time in epoch seconds; it alone decides expiry.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: SyncClient | None = None,
+        async_client: AsyncClient | None = None,
+        prefix: str = "session:",
+        cluster: bool = False,
+        socket_timeout: float = 1.0,
+        connect_timeout: float = 1.0,
+        retries: int = 1,
+        health_check_interval: float = 0,
+        max_connections: int | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        if not isinstance(prefix, str) or not prefix:
+            raise ValueError("prefix must be a non-empty string (it namespaces every key)")
+        if (url is None) == (client is None and async_client is None):
+            raise TypeError("pass either url= or your own client= / async_client=")
+        if socket_timeout <= 0 or connect_timeout <= 0 or retries < 0:
+            raise ValueError("timeouts must be positive and retries not negative")
+        self.clock = clock
+        self.prefix = prefix
+        self._keys = Keys(prefix)
+        self._owns_clients = url is not None
+        if url is not None:
+            options: dict[str, Any] = {
+                "socket_timeout": socket_timeout,
+                "socket_connect_timeout": connect_timeout,
+                "health_check_interval": health_check_interval,
+            }
+            if max_connections is not None:
+                options["max_connections"] = max_connections
+            backoff = ExponentialWithJitterBackoff(base=0.02, cap=0.25)
+            sync_retry = redis.retry.Retry(backoff, retries, supported_errors=(ConnectionError,))
+            async_retry = redis.asyncio.retry.Retry(backoff, retries, supported_errors=(ConnectionError,))
+            if cluster:
+                client = redis.cluster.RedisCluster.from_url(url, retry=sync_retry, **options)
+                async_client = redis.asyncio.cluster.RedisCluster.from_url(url, retry=async_retry, **options)
+            else:
+                client = redis.Redis.from_url(url, retry=sync_retry, **options)
+                async_client = redis.asyncio.Redis.from_url(url, retry=async_retry, **options)
+        self._client = client
+        self._async_client = async_client
+
+    def __repr__(self) -> str:
+        return f"RedisStore(prefix={self.prefix!r})"
+
+    # -- drivers: the only code that exists twice ---------------------------------------
+
+    def _run(self, flow: flows.Flow[T]) -> T:
+        client = self._client
+        if client is None:
+            raise RuntimeError("this RedisStore has no sync client: pass client= (a redis.Redis)")
+        try:
+            op = next(flow)
+            while True:
+                try:
+                    reply = _execute(client, op)
+                except flows.BACKEND_ERRORS as exc:
+                    op = flow.throw(exc)
+                else:
+                    op = flow.send(reply)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        except flows.BACKEND_ERRORS as exc:
+            raise _store_error(exc) from exc
+
+    async def _arun(self, flow: flows.Flow[T]) -> T:
+        client = self._async_client
+        if client is None:
+            raise RuntimeError("this RedisStore has no async client: pass async_client= (a redis.asyncio.Redis)")
+        try:
+            op = next(flow)
+            while True:
+                try:
+                    reply = await _aexecute(client, op)
+                except flows.BACKEND_ERRORS as exc:
+                    op = flow.throw(exc)
+                else:
+                    op = flow.send(reply)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        except flows.BACKEND_ERRORS as exc:
+            raise _store_error(exc) from exc
+
+    # -- sync ---------------------------------------------------------------------------
+
+    def create(self, record: SessionRecord, *, replaces: str | None = None, max_per_user: int | None = None) -> bool:
+        return self._run(flows.create(self._keys, record, self.clock(), replaces, max_per_user))
+
+    def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
+        return self._run(flows.load_and_touch(self._keys, session_id, self.clock(), user_id))
+
+    def save_changes(self, session_id: str, changes: DataChanges) -> bool:
+        return self._run(flows.save_changes(self._keys, session_id, changes, self.clock()))
+
+    def delete(self, session_id: str) -> bool:
+        return self._run(flows.delete(self._keys, session_id, self.clock()))
+
+    def list_by_user(self, user_id: str) -> list[SessionRecord]:
+        return self._run(flows.list_by_user(self._keys, user_id, self.clock()))
+
+    def find_by_client(self, user_id: str, address: str, client: str) -> SessionRecord | None:
+        return self._run(flows.find_by_client(self._keys, user_id, address, client, self.clock()))
+
+    def close_by_user(
+        self, user_id: str, *, address: str | None = None, client: str | None = None, keep: str | None = None
+    ) -> int:
+        return self._run(flows.close_by_user(self._keys, user_id, address, client, keep, self.clock()))
+
+    def close(self) -> None:
+        """Close the sync client, if the store made it."""
+        if self._owns_clients and self._client is not None:
+            self._client.close()
+
+    # -- async twins ----------------------------------------------------------------------
+
+    async def acreate(
+        self, record: SessionRecord, *, replaces: str | None = None, max_per_user: int | None = None
+    ) -> bool:
+        return await self._arun(flows.create(self._keys, record, self.clock(), replaces, max_per_user))
+
+    async def aload_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
+        return await self._arun(flows.load_and_touch(self._keys, session_id, self.clock(), user_id))
+
+    async def asave_changes(self, session_id: str, changes: DataChanges) -> bool:
+        return await self._arun(flows.save_changes(self._keys, session_id, changes, self.clock()))
+
+    async def adelete(self, session_id: str) -> bool:
+        return await self._arun(flows.delete(self._keys, session_id, self.clock()))
+
+    async def alist_by_user(self, user_id: str) -> list[SessionRecord]:
+        return await self._arun(flows.list_by_user(self._keys, user_id, self.clock()))
+
+    async def afind_by_client(self, user_id: str, address: str, client: str) -> SessionRecord | None:
+        return await self._arun(flows.find_by_client(self._keys, user_id, address, client, self.clock()))
+
+    async def aclose_by_user(
+        self, user_id: str, *, address: str | None = None, client: str | None = None, keep: str | None = None
+    ) -> int:
+        return await self._arun(flows.close_by_user(self._keys, user_id, address, client, keep, self.clock()))
+
+    async def aclose(self) -> None:
+        """Close the async client, if the store made it."""
+        if self._owns_clients and self._async_client is not None:
+            await self._async_client.aclose()
+
+
+def _store_error(exc: BaseException) -> StoreError:
+    return StoreError(f"Redis failed: {type(exc).__name__}: {exc}")
+
+
+def _execute(client: Any, op: Op) -> Any:
+    if isinstance(op, Eval):
+        try:
+            return client.evalsha(op.script.sha, 1, op.key, *op.args)
+        except NoScriptError:  # first use on this server, or after a restart: EVAL caches it
+            return client.eval(op.script.lua, 1, op.key, *op.args)
+    if isinstance(op, Command):
+        return client.execute_command(*op.args)
+    pipe = client.pipeline(transaction=False)
+    for command in op.commands:
+        pipe.execute_command(*command.args)
+    return pipe.execute(raise_on_error=False)
+
+
+async def _aexecute(client: Any, op: Op) -> Any:
+    if isinstance(op, Eval):
+        try:
+            return await client.evalsha(op.script.sha, 1, op.key, *op.args)
+        except NoScriptError:
+            return await client.eval(op.script.lua, 1, op.key, *op.args)
+    if isinstance(op, Command):
+        return await client.execute_command(*op.args)
+    assert isinstance(op, Batch)
+    pipe = client.pipeline(transaction=False)
+    for command in op.commands:
+        pipe.execute_command(*command.args)
+    return await pipe.execute(raise_on_error=False)
