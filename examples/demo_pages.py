@@ -30,7 +30,8 @@ def layout(session: Session, title: str, body: str, *, active: str, script: str 
         )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} · session-middleware demo</title><link rel="stylesheet" href="/static/demo.css"></head>
+<title>{escape(title)} · session-middleware demo</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/demo.css"></head>
 <body><header><strong class="brand">session-middleware</strong><nav>{nav}</nav><div class="account">{who}</div></header>
 <main><h1>{escape(title)}</h1>{body}</main>{script}</body></html>"""
 
