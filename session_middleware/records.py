@@ -71,8 +71,9 @@ def validate_user(user: Mapping[str, Any]) -> dict[str, Any]:
     name = user.get("name")
     if name is not None and not isinstance(name, str):
         raise TypeError("user['name'] must be a str or absent")
-    copied = dict(user)
-    encode_value("user", copied)  # the user travels as JSON too
+    # The user travels as JSON too; the round trip also makes a deep copy, so the
+    # caller's nested values (a list of roles) are never shared with a stored record.
+    copied: dict[str, Any] = decode_value(encode_value("user", dict(user)))
     return copied
 
 

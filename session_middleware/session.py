@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -112,7 +113,8 @@ class Session(MutableMapping[str, Any]):
 
     @property
     def user(self) -> dict[str, Any] | None:
-        return None if self._user is None else dict(self._user)
+        """A deep copy: changing it changes neither this session nor the store."""
+        return None if self._user is None else copy.deepcopy(dict(self._user))
 
     @property
     def user_id(self) -> str | None:
