@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+from base64 import urlsafe_b64encode
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, Signer
+from itsdangerous import Signer
 
 from .records import SESSION_ID_LENGTH, is_session_id
 
@@ -50,22 +52,24 @@ class CookieSigner:
 
     def __init__(self, secret_keys: Sequence[bytes]) -> None:
         kwargs = {"salt": COOKIE_SALT, "digest_method": hashlib.sha256}
-        self._signer = Signer(list(secret_keys), **kwargs)  # type: ignore[arg-type]
         self._newest = Signer(secret_keys[-1], **kwargs)  # type: ignore[arg-type]
-        self._rotating = len(secret_keys) > 1
+        # itsdangerous derives the HMAC key from each secret on every call; derive once
+        # (newest first, the order keys are tried in) and verify with the same HMAC.
+        self._keys = [self._newest.derive_key(key) for key in reversed(secret_keys)]
 
     def sign(self, session_id: str) -> str:
         return self._newest.sign(session_id).decode()
 
     def verify(self, value: str) -> VerifiedCookie | None:
         """The session id in a cookie value, or ``None`` if it is not a valid signature."""
-        if len(value) != MAX_COOKIE_VALUE_LENGTH or not value.isascii():
+        if len(value) != MAX_COOKIE_VALUE_LENGTH or not value.isascii() or value[SESSION_ID_LENGTH] != ".":
             return None
-        try:
-            session_id = self._signer.unsign(value).decode()
-        except BadSignature:
-            return None
+        session_id = value[:SESSION_ID_LENGTH]
         if not is_session_id(session_id):
             return None
-        current = not self._rotating or self._newest.verify_signature(session_id, value[-43:])
-        return VerifiedCookie(session_id, current)
+        message, signature = session_id.encode(), value[SESSION_ID_LENGTH + 1 :].encode()
+        for index, key in enumerate(self._keys):
+            expected = urlsafe_b64encode(hmac.digest(key, message, "sha256")).rstrip(b"=")
+            if hmac.compare_digest(expected, signature):
+                return VerifiedCookie(session_id, current_key=index == 0)
+        return None
