@@ -7,7 +7,7 @@ import json
 import math
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Bytes of randomness in a session id (256 bits), rendered as 43 base64url characters.
@@ -111,7 +111,18 @@ class SessionRecord:
 
     def touched(self, now: float) -> SessionRecord:
         """This record after a request at ``now`` (``last_request`` never moves back)."""
-        return replace(self, last_request=max(now, self.last_request))
+        # The constructor rather than dataclasses.replace: stores call this on every request.
+        return SessionRecord(
+            self.id,
+            self.opened,
+            max(now, self.last_request),
+            self.idle_timeout,
+            self.absolute_expiry,
+            self.address,
+            self.client,
+            self.user,
+            self.data,
+        )
 
     def decoded_data(self) -> dict[str, Any]:
         return {key: decode_value(text) for key, text in self.data.items()}

@@ -44,6 +44,11 @@ class _IndexedCache(TLRUCache[str, SessionRecord]):
         value: SessionRecord = Cache.__getitem__(self, key)
         return value
 
+    def update_live(self, key: str, value: SessionRecord) -> None:
+        """Overwrite a live record with a newer version of itself (same user, expiry not
+        earlier): the index needs no change, so this skips ``__setitem__``'s upkeep."""
+        TLRUCache.__setitem__(self, key, value)
+
     def __setitem__(self, key: str, value: SessionRecord) -> None:
         if Cache.__contains__(self, key):
             self._unindex(key, self.peek(key))
@@ -85,8 +90,12 @@ def _time_to_use(_key: str, value: SessionRecord, _now: float) -> float:
 
 def _copy(record: SessionRecord) -> SessionRecord:
     # Values are immutable JSON text, so copying the containers copies everything.
-    user = None if record.user is None else dict(record.user)
-    return replace(record, user=user, data=dict(record.data))
+    # (The constructor, not dataclasses.replace: this runs on every request.)
+    r = record
+    user = None if r.user is None else dict(r.user)
+    return SessionRecord(
+        r.id, r.opened, r.last_request, r.idle_timeout, r.absolute_expiry, r.address, r.client, user, dict(r.data)
+    )
 
 
 class MemoryStore:
@@ -142,23 +151,26 @@ class MemoryStore:
 
     def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
         cache = self._cache
-        with self._lock:
-            cache.expire()
-            record = cache.get(session_id)
-            if record is None or (user_id is not None and record.user_id != user_id):
+        # One reading of the clock for the whole operation (cachetools' timer freezes it).
+        with self._lock, cache.timer as now:
+            cache.expire(now)
+            if not Cache.__contains__(cache, session_id):
                 return None
-            record = record.touched(cache.timer())
-            cache[session_id] = record
+            record = cache.peek(session_id)
+            if user_id is not None and record.user_id != user_id:
+                return None
+            record = record.touched(now)
+            cache.update_live(session_id, record)
             return _copy(record)
 
     def save_changes(self, session_id: str, changes: DataChanges) -> bool:
         cache = self._cache
-        with self._lock:
-            cache.expire()
+        with self._lock, cache.timer as now:
+            cache.expire(now)
             if not Cache.__contains__(cache, session_id):
                 return False
             record = cache.peek(session_id)
-            cache[session_id] = replace(record, data=changes.apply(record.data))
+            cache.update_live(session_id, replace(record, data=changes.apply(record.data)))
             return True
 
     def delete(self, session_id: str) -> bool:
