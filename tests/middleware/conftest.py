@@ -13,40 +13,10 @@ import session_middleware.records
 import session_middleware.session
 from session_middleware import MemoryStore
 
-from .support import KEY, FakeClock, Harness, Kind, SpyStore, build_app
+from .support import KEY, FakeClock, Harness, IdRegistry, Kind, SpyStore, build_app, find_leaks
 
 KINDS: tuple[Kind, ...] = ("asgi", "wsgi", "starlette", "flask")
 RAW_KINDS: tuple[Kind, ...] = ("asgi", "wsgi")
-
-
-class IdRegistry:
-    """Every session id generated during a test, so logs can be searched for them."""
-
-    def __init__(self) -> None:
-        self.ids: set[str] = set()
-
-    def wrap(self, make: Callable[[], str]) -> Callable[[], str]:
-        def tracked() -> str:
-            value = make()
-            self.ids.add(value)
-            return value
-
-        return tracked
-
-
-def find_leaks(records: list[logging.LogRecord], secrets: set[str]) -> list[str]:
-    """The log lines that contain any of ``secrets`` (message, traceback or stack)."""
-    formatter = logging.Formatter()
-    leaks = []
-    for record in records:
-        texts = [record.getMessage(), record.stack_info or ""]
-        if record.exc_info:
-            texts.append(formatter.formatException(record.exc_info))
-        if record.exc_text:
-            texts.append(record.exc_text)
-        blob = "\n".join(texts)
-        leaks.extend(f"{record.name}: {record.getMessage()[:120]}" for s in secrets if s in blob)
-    return leaks
 
 
 @pytest.fixture(autouse=True)
