@@ -12,12 +12,24 @@ from .records import DataChanges, SessionRecord, decode_value, encode_value, new
 
 class _Raw:
     """A value still in its stored JSON form: decoded on first access only, so a
-    request that reads one key of a large session pays for that key alone."""
+    request that reads one key of a large session pays for that key alone.
 
-    __slots__ = ("text",)
+    A decoded string, number, boolean or null cannot be mutated in place, so it stays
+    here (in ``value``) and the key still counts as unchanged: no re-encoding at commit.
+    """
+
+    __slots__ = ("text", "value")
+    value: Any
 
     def __init__(self, text: str) -> None:
         self.text = text
+
+
+_MISSING: Any = object()
+#: JSON values that cannot change in place (bool is an int subclass but listed for clarity).
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+#: What ``_changes`` returns for a request that changed nothing (never mutated).
+_UNCHANGED = DataChanges()
 
 
 def _utc(timestamp: float) -> datetime:
@@ -69,7 +81,14 @@ class Session(MutableMapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         value = self._values[key]
         if type(value) is _Raw:
-            value = self._values[key] = decode_value(value.text)
+            decoded = getattr(value, "value", _MISSING)
+            if decoded is not _MISSING:
+                return decoded
+            decoded = decode_value(value.text)
+            if type(decoded) in _IMMUTABLE:
+                value.value = decoded
+                return decoded
+            value = self._values[key] = decoded
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
@@ -173,13 +192,17 @@ class Session(MutableMapping[str, Any]):
         """What this request changed in the data, per key."""
         original = {} if self._record is None else self._record.data
         updated = {}
+        touched = False
         for key, value in self._values.items():
             if type(value) is not _Raw:
+                touched = True
                 text = encode_value(key, value)
                 if original.get(key) != text:
                     updated[key] = text
         if self._cleared:
             return DataChanges(updated={k: self._encoded(k) for k in self._values}, clear=True)
+        if not touched and len(self._values) == len(original):
+            return _UNCHANGED  # only loaded keys, all of them still there
         removed = frozenset(original.keys() - self._values.keys())
         return DataChanges(updated=updated, removed=removed)
 
