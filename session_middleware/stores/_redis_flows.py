@@ -88,7 +88,7 @@ def load_and_touch(keys: Keys, session_id: str, now: float, user_id: str | None)
     if reply == 0:
         _corrupt(token)
         return None
-    record = decode_record(pairs(reply), token)
+    record = decode_record(reply, token)
     if record is None:
         _corrupt(token)
         yield Command(("DEL", key))
@@ -195,7 +195,7 @@ def list_by_user(keys: Keys, user_id: str, now: float) -> Flow[list[SessionRecor
             continue
         if isinstance(reply, Exception):
             raise reply
-        record = decode_record(pairs(reply), member) if reply else None
+        record = decode_record(reply, member) if reply else None
         if reply and record is None:
             corrupt.append(member)
         elif record is None or not record.is_live(now) or record.user_id != user_id:

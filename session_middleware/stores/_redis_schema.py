@@ -99,13 +99,15 @@ def pairs(reply: Sequence[Any] | Mapping[Any, Any]) -> dict[str, str]:
     return {decode(reply[i]): decode(reply[i + 1]) for i in range(0, len(reply) - 1, 2)}
 
 
-def decode_record(fields: Mapping[str, str], token: str) -> SessionRecord | None:
-    """Rebuild a record, or ``None`` if anything about it is off (the caller deletes it).
+def decode_record(reply: Sequence[Any] | Mapping[Any, Any], token: str) -> SessionRecord | None:
+    """Rebuild a record from its hash, or ``None`` if anything about it is off (the caller
+    deletes it).
 
     Every data value is checked to be JSON, so a damaged record fails here and never as
     a 500 when the application reads the key.
     """
     try:
+        fields = pairs(reply)
         if fields.get("v") != VERSION or any(not _NUMBER.fullmatch(fields.get(t, "")) for t in _TIMES):
             return None
         user_text, uid = fields.get("user"), fields.get("uid")

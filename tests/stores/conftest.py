@@ -33,7 +33,7 @@ redis_prefix = fixtures.redis_prefix
 #: Every store the contract runs on, as "backend-api".
 VARIANTS = ["memory-sync", "memory-async", "redis-sync", "redis-async", "cluster-sync", "cluster-async"]
 REDIS_VARIANTS = [v for v in VARIANTS if not v.startswith("memory")]
-TIMEOUTS = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
+TIMEOUTS: dict[str, Any] = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
 
 MakeStore = Callable[..., Any]
 

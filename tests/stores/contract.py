@@ -178,10 +178,10 @@ class StoreContract:
         data["k"], user["name"] = '"changed"', "Eve"  # the caller's containers after create
         loaded = store.load_and_touch(record.id)
         assert loaded is not None and loaded.data == {"k": '"v"'} and loaded.user == {"id": "u1", "name": "Ada"}
-        loaded.data["k"] = '"mutated"'  # type: ignore[index]
-        loaded.user["name"] = "Mallory"  # type: ignore[index]
+        loaded.data["k"] = '"mutated"'
+        loaded.user["name"] = "Mallory"
         listed = store.list_by_user("u1")[0]
-        listed.data["x"] = "1"  # type: ignore[index]
+        listed.data["x"] = "1"
         again = store.load_and_touch(record.id)
         assert again is not None and again.data == {"k": '"v"'} and again.user == {"id": "u1", "name": "Ada"}
 
@@ -292,7 +292,9 @@ class StoreContract:
     # -- max_per_user -------------------------------------------------------------------------
 
     def test_max_per_user_closes_the_least_recently_used(self, store: Any, clock: FakeClock) -> None:
-        first, second, third = [], [], []
+        first: list[str] = []
+        second: list[str] = []
+        third: list[str] = []
         for bucket in (first, second, third):
             record = make_record(clock, user="u1")
             store.create(record, max_per_user=3)

@@ -266,7 +266,8 @@ class RedisClusterNodes:
         from redis.cluster import ClusterNode, RedisCluster
 
         options.setdefault("decode_responses", True)
-        return RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in self.addresses], **options)
+        nodes = [ClusterNode(h, p) for h, p in self.addresses]  # type: ignore[no-untyped-call]
+        return RedisCluster(startup_nodes=nodes, **options)
 
     def close(self) -> None:
         for node in self.nodes:
