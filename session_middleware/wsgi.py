@@ -113,11 +113,12 @@ class _Responder:
         try:
             for chunk in app_iter:
                 if self.failed:
-                    yield _UNAVAILABLE_BODY
-                    return
+                    break
                 yield chunk
         finally:
             _close(app_iter)
+        if self.failed:  # also when the app yielded nothing: the 503 promised this body
+            yield _UNAVAILABLE_BODY
 
 
 def _discard(_data: bytes) -> None:

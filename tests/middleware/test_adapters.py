@@ -348,6 +348,26 @@ def test_wsgi_lazy_start_with_a_failing_store_answers_503(spy: SpyStore, clock: 
     assert b"secret" not in body and closed == [True]
 
 
+@pytest.mark.parametrize("chunks", [[], [b""], [b"", b""]])
+def test_wsgi_lazy_start_with_no_body_still_gets_the_503_body(
+    spy: SpyStore, clock: FakeClock, chunks: list[bytes]
+) -> None:
+    """A generator that starts the response and yields no data (a 204, a redirect)."""
+    session_id = seed(spy, clock, a=1)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        environ["session"]["a"] = 2
+        spy.failing.add("save_changes")
+        start_response("204 No Content", [])
+        yield from chunks
+
+    server = Server()
+    body = server(WSGISessionMiddleware(app, secret_key=KEY, store=spy), cookie=sign(session_id))
+    ((status, headers, _),) = server.starts
+    assert status.startswith("503")
+    assert len(body) == int(dict(headers)["Content-Length"]) > 0
+
+
 def test_wsgi_failing_store_in_start_response_replaces_the_response(spy: SpyStore, clock: FakeClock) -> None:
     session_id = seed(spy, clock, a=1)
     closed: list[bool] = []
