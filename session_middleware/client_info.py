@@ -63,7 +63,26 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: tuple[I
     return normalize_address(address)
 
 
+def _clean_client(value: str) -> str:
+    return "".join(ch for ch in value[: MAX_CLIENT_LENGTH * 2] if ch.isprintable())[:MAX_CLIENT_LENGTH]
+
+
 def default_client_name(headers: Mapping[str, str]) -> str:
     """The User-Agent, stripped of control characters and cut to a bounded length."""
-    agent = headers.get("user-agent", "")[: MAX_CLIENT_LENGTH * 2]
-    return "".join(ch for ch in agent if ch.isprintable())[:MAX_CLIENT_LENGTH]
+    return _clean_client(headers.get("user-agent", ""))
+
+
+def checked_client_name(client_name: ClientName) -> ClientName:
+    """A user's ``client_name`` callable whose result is held to the User-Agent's rules,
+    since it is stored, listed by the REST API and serialized by every store.
+
+    The wrapped callable raises ``TypeError`` if the result is not a string.
+    """
+
+    def name(headers: Mapping[str, str]) -> str:
+        value = client_name(headers)
+        if not isinstance(value, str):
+            raise TypeError(f"client_name must return a str, not {type(value).__name__}")
+        return _clean_client(value)
+
+    return name

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Literal, Required, TypedDict
 
-from .client_info import ClientName, default_client_name, parse_trusted_proxies
+from .client_info import ClientName, checked_client_name, default_client_name, parse_trusted_proxies
 from .cookies import clear_cookie, is_cookie_name, session_cookie_values, set_cookie
 from .flow import Flow, StoreCall
 from .records import SessionRecord, id_hash
@@ -122,7 +122,8 @@ class SessionCore:
         self.cookie_partitioned = opts.get("cookie_partitioned", False)
         self._check_cookie_options()
         self.trusted_proxies = parse_trusted_proxies(opts.get("trusted_proxies", ()))
-        self.client_name: ClientName = opts.get("client_name") or default_client_name
+        client_name = opts.get("client_name")
+        self.client_name: ClientName = default_client_name if client_name is None else checked_client_name(client_name)
         self.max_sessions_per_user = opts.get("max_sessions_per_user")
         if self.max_sessions_per_user is not None and self.max_sessions_per_user < 1:
             raise ValueError("max_sessions_per_user must be at least 1 (or None)")

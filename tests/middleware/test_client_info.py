@@ -95,6 +95,24 @@ def test_client_name_callable(make: Callable[..., Harness], kind: Kind) -> None:
     assert all(name == name.lower() for name in seen[0])
 
 
+def test_client_name_result_is_bounded_and_printable(make: Callable[..., Harness], kind: Kind) -> None:
+    h = make(kind, client_name=lambda headers: "app\r\n\x00name/" + "v" * 5000)
+    client = origin(h)[1]
+    assert client.startswith("appname/") and len(client) == MAX_CLIENT_LENGTH and client.isprintable()
+
+
+@pytest.mark.parametrize("result", [None, 42, b"bytes"])
+def test_client_name_must_return_text(make: Callable[..., Harness], kind: Kind, result: object) -> None:
+    h = make(kind, client_name=lambda headers: result)
+    try:
+        reply = h.request("/set?a=1")
+    except TypeError as exc:
+        assert "client_name" in str(exc)
+    else:
+        assert reply.status == 500  # Flask answers the app's exception itself
+    assert len(h.store) == 0
+
+
 def test_client_name_is_not_called_for_requests_that_store_nothing(make: Callable[..., Harness], kind: Kind) -> None:
     calls: list[int] = []
     h = make(kind, client_name=lambda headers: str(calls.append(1) or "x"))
