@@ -56,20 +56,11 @@ class ApiRequest:
 
 @dataclass(frozen=True, slots=True)
 class ApiResponse:
-    """What a driver sends: status, headers (without the common ones) and body bytes."""
+    """A response: status, headers and body bytes (``ApiCore.finish`` adds the common headers)."""
 
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
-
-    def final_headers(self, *, correlation_id: str | None) -> list[tuple[str, str]]:
-        """Every header to send, Content-Length and the hygiene headers included."""
-        headers = list(BASE_HEADERS) + list(self.headers)
-        if self.status != 204:
-            headers.append(("Content-Length", str(len(self.body))))
-        if correlation_id is not None:
-            headers.append(("X-Correlation-Id", correlation_id))
-        return headers
 
 
 def json_response(status: int, value: Any, headers: Iterable[tuple[str, str]] = ()) -> ApiResponse:

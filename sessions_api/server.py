@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 from typing import Any
 
 from session_middleware._types import Message, Receive, Scope, Send
@@ -152,5 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         service, host=args.host, port=args.port, access_log=False, log_level=args.log_level, lifespan="on"
     )
     server = uvicorn.Server(config)
-    server.run()  # handles SIGINT and SIGTERM: stop accepting, finish requests, run the shutdown
+    # uvicorn turns SIGTERM into a graceful shutdown, then re-raises it to the handler found
+    # before it started: make that one a clean exit, as a service manager expects.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    server.run()
     return 0 if server.started else 1
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
