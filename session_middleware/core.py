@@ -156,11 +156,13 @@ class SessionCore:
         if self.cookie_samesite not in (None, "lax", "strict", "none"):
             raise ValueError("cookie_samesite must be 'lax', 'strict', 'none' or None")
         needs_secure = []
-        if name.startswith("__Host-"):
+        # Browsers match the prefixes case-insensitively (RFC 6265bis): so does this check.
+        prefix = name[:9].lower()
+        if prefix.startswith("__host-"):
             if self.cookie_path != "/" or self.cookie_domain is not None:
                 raise ValueError("a __Host- cookie needs cookie_path='/' and no cookie_domain")
             needs_secure.append("a __Host- cookie name")
-        if name.startswith("__Secure-"):
+        if prefix == "__secure-":
             needs_secure.append("a __Secure- cookie name")
         if self.cookie_samesite == "none":
             needs_secure.append("cookie_samesite='none'")

@@ -200,6 +200,8 @@ def test_custom_cookie_name_ignores_other_names(make: Callable[..., Harness], ra
         ({"cookie_samesite": "none"}, {"samesite": "None", "secure": True}),
         ({"cookie_partitioned": True}, {"partitioned": True, "secure": True}),
         ({"cookie_name": "__Host-session"}, {"secure": True, "path": "/", "domain": None}),
+        ({"cookie_name": "__host-session"}, {"secure": True, "path": "/", "domain": None}),
+        ({"cookie_name": "__SECURE-session"}, {"secure": True}),
         ({"cookie_name": "__Secure-session", "cookie_domain": "example.com"}, {"secure": True}),
         ({"absolute_timeout": 3600}, {"max-age": "3600"}),
     ],
@@ -224,6 +226,10 @@ def test_configured_attributes(
         {"cookie_name": "__Secure-session", "cookie_secure": False},
         {"cookie_samesite": "none", "cookie_secure": False},
         {"cookie_partitioned": True, "cookie_secure": False},
+        # browsers match the prefixes case-insensitively (RFC 6265bis)
+        {"cookie_name": "__HOST-session", "cookie_path": "/app"},
+        {"cookie_name": "__host-session", "cookie_domain": "example.com"},
+        {"cookie_name": "__secure-session", "cookie_secure": False},
     ],
 )
 def test_prefix_and_cross_site_constraints_are_checked_at_construction(
