@@ -248,7 +248,7 @@ class SessionCore:
                 yield StoreCall("create", (new,), {"max_per_user": self._cap(new)})
                 logger.info("session %s opened", id_hash(new.id))
                 outcome = self._set_cookie(new.id, secure)
-        elif session._regenerate and can_set_cookie:
+        elif session._regenerate and can_set_cookie and not self._emptied(session, record):
             new = self._regenerated(session, record)
             created = yield StoreCall("create", (new,), {"replaces": record.id, "max_per_user": self._cap(new)})
             # A session closed while this request held it leaves the cookie alone: the
@@ -259,7 +259,7 @@ class SessionCore:
                 outcome = self._set_cookie(new.id, secure)
             else:
                 logger.info("session %s closed during the request; not regenerated", id_hash(record.id))
-        elif not session._values and session._user is None and (session._cleared or record.data):
+        elif self._emptied(session, record):
             deleted = yield StoreCall("delete", (record.id,))  # an anonymous session emptied: forget it
             if deleted:
                 outcome = self._clear_cookie(secure)
@@ -272,6 +272,11 @@ class SessionCore:
                 elif not cookie.current_key:
                     outcome = self._set_cookie(record.id, secure)  # re-sign with the newest key
         return outcome
+
+    @staticmethod
+    def _emptied(session: Session, record: SessionRecord) -> bool:
+        """An anonymous session left with no data: forgotten, even if also regenerated."""
+        return not session._values and session._user is None and (session._cleared or bool(record.data))
 
     def _cap(self, record: SessionRecord) -> int | None:
         return self.max_sessions_per_user if record.user is not None else None

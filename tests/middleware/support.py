@@ -346,6 +346,8 @@ def handle(session: Session, path: str, params: Params) -> tuple[int, Any, list[
             session[key] = value
     elif path == "/regenerate":
         session.regenerate()
+        if "_clear" in controls:
+            session.clear()
     elif path == "/id":
         payload = {"id_length": len(session.id)}
     elif path == "/bad":

@@ -231,6 +231,14 @@ def test_emptied_anonymous_session_is_forgotten(h: Harness) -> None:
     assert_cache_safe(reply)
 
 
+def test_regenerated_then_emptied_anonymous_session_is_forgotten(h: Harness) -> None:
+    browser = create(h)
+    old = browser.session_id or ""
+    reply = browser.get("/regenerate?_clear=1")
+    assert (reply.cookie() or pytest.fail("cookie not cleared")).cleared
+    assert h.store.peek(old) is None and len(h.store) == 0
+
+
 # -- rule 6: bad, expired, unknown or revoked cookies --------------------------------
 
 
