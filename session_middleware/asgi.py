@@ -8,7 +8,6 @@ from typing import Any, Unpack
 
 from ._types import ASGIApp, Message, Receive, Scope, Send
 from .client_info import client_address
-from .cookies import with_cookie
 from .core import RETRY_AFTER_SECONDS, CookieState, SessionCore, SessionOptions
 from .exceptions import StoreError
 from .flow import arun_flow
@@ -43,7 +42,7 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         core = self.core
-        cookie = core.read_cookie(_cookie_header(scope))
+        cookie = core.read_credentials(_cookie_header(scope), _id_header(scope, core.id_header))
         record = None
         if cookie.session_id is not None:
             try:
@@ -108,7 +107,8 @@ class _Responder:
             if set_cookie is not None:
                 headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())]
                 message["headers"] = [
-                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in with_cookie(headers, set_cookie)
+                    (k.lower().encode("latin-1"), v.encode("latin-1"))
+                    for k, v in self.core.response_headers(headers, set_cookie)
                 ]
         await self.send(message)
 
@@ -127,6 +127,14 @@ def _cookie_header(scope: Scope) -> str | None:
         return None
     # HTTP/2 may split cookies over several fields; RFC 9113 joins them with "; ".
     return b"; ".join(values).decode("latin-1")
+
+
+def _id_header(scope: Scope, name: str | None) -> str | None:
+    if name is None:
+        return None
+    key = name.lower().encode("latin-1")
+    values = [v for k, v in scope["headers"] if k == key]
+    return b", ".join(values).decode("latin-1") if values else None  # several values never verify
 
 
 def _headers(scope: Scope) -> Mapping[str, str]:

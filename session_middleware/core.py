@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any, Literal, Required, TypedDict
 
 from .client_info import ClientName, checked_client_name, default_client_name, parse_trusted_proxies
-from .cookies import clear_cookie, is_cookie_name, session_cookie_values, set_cookie
+from .cookies import clear_cookie, is_cookie_name, merge_vary, session_cookie_values, set_cookie, with_cookie
 from .flow import Flow, StoreCall
 from .records import SessionRecord, id_hash
 from .session import Session
@@ -66,6 +66,7 @@ class SessionOptions(TypedDict, total=False):
     api_path: str | None
     api_token: str | Sequence[str] | None
     api_authorize: Callable[..., Any] | None
+    id_header: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,20 @@ BAD_COOKIE = CookieState(stale=True)
 
 #: Longest accepted timeout (100 years): the cookie's Expires date must stay representable.
 MAX_TIMEOUT = 100 * 365 * 24 * 3600.0
+
+
+#: Headers that ``id_header`` must not name: the middleware or HTTP itself owns them.
+_RESERVED_HEADERS = frozenset(
+    {"cookie", "set-cookie", "authorization", "host", "vary", "cache-control", "content-type", "content-length"}
+)
+
+
+def _check_id_header(name: str | None) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str) or not is_cookie_name(name) or name.lower() in _RESERVED_HEADERS:
+        raise ValueError(f"id_header {name!r} must be a header name (RFC 9110 token) such as 'X-Session-Id'")
+    return name
 
 
 def _seconds(value: float | timedelta, name: str) -> float:
@@ -133,6 +148,9 @@ class SessionCore:
         self.api_path = None if api_path is None else api_path.rstrip("/")
         self.api_token = opts.get("api_token")
         self.api_authorize = opts.get("api_authorize")
+        self.id_header = _check_id_header(opts.get("id_header"))
+        #: The WSGI environ key of ``id_header`` (``X-Session-Id``: ``HTTP_X_SESSION_ID``).
+        self.id_header_environ = None if self.id_header is None else "HTTP_" + self.id_header.upper().replace("-", "_")
 
     def api_options(self) -> dict[str, Any]:
         """Keyword arguments for ``sessions_api.create_*_app`` when mounted at ``api_path``."""
@@ -208,6 +226,17 @@ class SessionCore:
             return BAD_COOKIE
         return CookieState(found.session_id, current_key=found.current_key)
 
+    def read_credentials(self, cookie_header: str | None, id_header: str | None) -> CookieState:
+        """The signed id of a request: from ``id_header`` when configured and sent (not
+        empty), else from the cookie. The header is verified exactly like the cookie."""
+        if self.id_header is None or id_header is None or not id_header.strip():
+            return self.read_cookie(cookie_header)
+        verified = self.signer.verify(id_header.strip())
+        if verified is None:
+            logger.debug("session id header with a bad signature ignored")
+            return BAD_COOKIE
+        return CookieState(verified.session_id, current_key=verified.current_key)
+
     # -- step 2: the session ---------------------------------------------------------
 
     def open_session(
@@ -272,6 +301,20 @@ class SessionCore:
                 elif not cookie.current_key:
                     outcome = self._set_cookie(record.id, secure)  # re-sign with the newest key
         return outcome
+
+    def response_headers(self, headers: list[tuple[str, str]], set_cookie: str) -> list[tuple[str, str]]:
+        """``headers`` with ``set_cookie`` added (see ``cookies.with_cookie``) and, with
+        ``id_header``, that header carrying the same signed id, or ``""`` when the cookie
+        is cleared; the header name joins ``Vary``."""
+        headers = with_cookie(headers, set_cookie)
+        name = self.id_header
+        if name is None:
+            return headers
+        # set_cookie was made here: "name=value; ..." with a signed id (never quoted) or "".
+        value = set_cookie.partition(";")[0].partition("=")[2]
+        vary = merge_vary(", ".join(v for n, v in headers if n.lower() == "vary"), name)
+        kept = [(n, v) for n, v in headers if n.lower() not in ("vary", name.lower())]
+        return [*kept, (name, value), ("Vary", vary)]
 
     @staticmethod
     def _emptied(session: Session, record: SessionRecord) -> bool:

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Unpack
 
 from .client_info import client_address
-from .cookies import with_cookie
 from .core import RETRY_AFTER_SECONDS, CookieState, SessionCore, SessionOptions
 from .exceptions import StoreError
 from .flow import run_flow
@@ -43,7 +42,8 @@ class WSGISessionMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         core = self.core
-        cookie = core.read_cookie(environ.get("HTTP_COOKIE"))
+        id_value = None if core.id_header_environ is None else environ.get(core.id_header_environ)
+        cookie = core.read_credentials(environ.get("HTTP_COOKIE"), id_value)
         record = None
         if cookie.session_id is not None:
             try:
@@ -106,7 +106,7 @@ class _Responder:
             self.real_start_response(_UNAVAILABLE_STATUS, list(_UNAVAILABLE_HEADERS), exc_info)
             return _discard
         if set_cookie is not None:
-            headers[:] = with_cookie(headers, set_cookie)
+            headers[:] = self.core.response_headers(headers, set_cookie)
         return self.real_start_response(status, headers, exc_info)
 
     def lazy(self, app_iter: Iterable[bytes]) -> Iterator[bytes]:

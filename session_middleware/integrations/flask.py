@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 import flask
 from flask.sessions import SessionInterface, SessionMixin
 
-from ..cookies import with_cookie
 from ..core import CookieState, SessionCore
 from ..flow import run_flow
 from ..session import Session
@@ -152,7 +151,9 @@ class TrackedSessionInterface(SessionInterface):
             return FlaskSession(session, https=https)
         # No middleware ran (a test request context): do its work here and in save_session.
         core = self.core
-        cookie = core.read_cookie(request.headers.get("Cookie"))
+        cookie = core.read_credentials(
+            request.headers.get("Cookie"), core.id_header and request.headers.get(core.id_header)
+        )
         record = None if cookie.session_id is None else core.store.load_and_touch(cookie.session_id)
         environ = request.environ
         session, cookie = core.open_session(cookie, record, lambda: _origin(core, environ))
@@ -168,7 +169,7 @@ class TrackedSessionInterface(SessionInterface):
         )
         set_cookie = run_flow(flow, self.core.store)
         if set_cookie is not None:
-            headers = with_cookie(list(response.headers.items()), set_cookie)
+            headers = self.core.response_headers(list(response.headers.items()), set_cookie)
             response.headers.clear()
             response.headers.extend(headers)
 

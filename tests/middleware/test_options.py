@@ -99,7 +99,7 @@ def test_option_names_match_the_spec() -> None:
         "api_authorize",
     }
     assert spec <= set(SessionOptions.__annotations__)
-    assert set(SessionOptions.__annotations__) - spec == {"clock", "cookie_partitioned"}
+    assert set(SessionOptions.__annotations__) - spec == {"clock", "cookie_partitioned", "id_header"}
 
 
 @pytest.mark.parametrize(
