@@ -96,7 +96,9 @@ def load_and_touch(keys: Keys, session_id: str, now: float, user_id: str | None)
 
 
 def save_changes(keys: Keys, session_id: str, changes: DataChanges, now: float) -> Flow[bool]:
-    removed = [encode(DATA_PREFIX + k) for k in changes.removed]
+    # A key both removed and updated ends up updated (DataChanges.apply); the script
+    # writes before it removes, so such a key must not be in the removed list.
+    removed = [encode(DATA_PREFIX + k) for k in changes.removed - changes.updated.keys()]
     updated: list[bytes] = []
     for k, text in changes.updated.items():
         updated += (encode(DATA_PREFIX + k), encode(text))

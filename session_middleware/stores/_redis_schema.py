@@ -180,6 +180,10 @@ def batch(commands: Iterable[Command]) -> Batch:
 
 # -- Lua -----------------------------------------------------------------------------------
 
+# Out of memory (maxmemory-policy noeviction), Redis refuses a script's first command that
+# needs memory, but none after a first write: a script that must not half-happen under
+# memory pressure therefore writes what needs memory first (SAVE_CHANGES, CREATE).
+#
 # Helpers every script starts with. ``live_session`` is the single place that decides,
 # inside Redis, whether a session hash is live at ``now``: a record that is not a hash,
 # has another format version or unreadable times is deleted as corrupt; one past its
@@ -241,7 +245,9 @@ if not expires then
 end
 if ARGV[3] == '1' and redis.call('HGET', key, 'uid') ~= ARGV[4] then return false end
 if now > last then
-  redis.call('HSET', key, 'last_request', ARGV[1])
+  local written = redis.pcall('HSET', key, 'last_request', ARGV[1])
+  -- Out of memory under maxmemory-policy noeviction: serve the session unrefreshed.
+  if type(written) == 'table' and written.err then return redis.call('HGETALL', key) end
   expires = math.min(now + idle, abs)
 end
 expire_in(key, expires, now)
@@ -250,23 +256,27 @@ return redis.call('HGETALL', key)
 )
 
 # ARGV: now, version, clear ('1' or '0'), n_removed, removed fields..., field, value, ...
-# Reply: 1 if saved, 0 if the session is gone (nothing written: no resurrection).
+# Reply: 1 if saved, 0 if the session is gone (nothing written: no resurrection). Writes go
+# first: when Redis is out of memory they fail before anything was removed.
 SAVE_CHANGES = _script(
     "save_changes",
     """
 local key, now = KEYS[1], tonumber(ARGV[1])
 local expires = live_session(key, now, ARGV[2])
 if not expires then return 0 end
+local n = tonumber(ARGV[4])
+each_chunk('HSET', key, ARGV, 5 + n, #ARGV, 500)
 if ARGV[3] == '1' then
+  local written = {}
+  for i = 5 + n, #ARGV, 2 do written[ARGV[i]] = true end
   local doomed = {}
   for _, field in ipairs(redis.call('HKEYS', key)) do
-    if string.sub(field, 1, 2) == 'd:' then doomed[#doomed + 1] = field end
+    if string.sub(field, 1, 2) == 'd:' and not written[field] then doomed[#doomed + 1] = field end
   end
   each_chunk('HDEL', key, doomed, 1, #doomed, 500)
+else
+  each_chunk('HDEL', key, ARGV, 5, 4 + n, 500)
 end
-local n = tonumber(ARGV[4])
-each_chunk('HDEL', key, ARGV, 5, 4 + n, 500)
-each_chunk('HSET', key, ARGV, 5 + n, #ARGV, 500)
 expire_in(key, expires, now)
 return 1
 """,
@@ -276,7 +286,7 @@ return 1
 CREATE = _script(
     "create",
     """
-redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DEL', KEYS[1]) end
 each_chunk('HSET', KEYS[1], ARGV, 2, #ARGV, 500)
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1

@@ -194,6 +194,13 @@ class StoreContract:
         loaded = store.load_and_touch(record.id)
         assert loaded is not None and loaded.data == {"a": "1", "b": "20", "d": "4"}
 
+    def test_a_key_both_removed_and_updated_ends_up_updated(self, store: Any, clock: FakeClock) -> None:
+        record = make_record(clock, data={"a": 1, "b": 2})
+        store.create(record)
+        assert store.save_changes(record.id, DataChanges({"a": "5"}, frozenset({"a", "b"})))
+        loaded = store.load_and_touch(record.id)
+        assert loaded is not None and loaded.data == {"a": "5"}
+
     def test_save_changes_with_clear_drops_every_other_key(self, store: Any, clock: FakeClock) -> None:
         record = make_record(clock, user="u1", data={"a": 1, "b": 2})
         store.create(record)

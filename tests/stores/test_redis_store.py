@@ -207,6 +207,30 @@ def test_lone_surrogates_round_trip_like_in_memory(store: RedisStore, clock: Fak
     assert store.load_and_touch(record.id) == record
 
 
+def test_out_of_memory_keeps_sessions_readable_and_intact(clock: FakeClock) -> None:
+    """Under maxmemory-policy noeviction, reads go on (unrefreshed) and no write half-happens."""
+    with RedisServer(extra_args=["--maxmemory-policy", "noeviction"]) as server:
+        store = RedisStore(server.url, clock=clock)
+        record = make_record(clock, user="u1", data={"a": 1, "b": 2})
+        store.create(record)
+        filler = server.client()
+        used = int(filler.info("memory")["used_memory"])
+        filler.config_set("maxmemory", used // 2)  # far over the limit: every write is refused
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            filler.set("filler", "x")
+        clock.tick(10)
+        loaded = store.load_and_touch(record.id)
+        assert loaded is not None and loaded.data == record.data and loaded.last_request == record.opened
+        with pytest.raises(StoreError):
+            store.save_changes(record.id, DataChanges({"c": "3"}, frozenset({"a"}), clear=True))
+        with pytest.raises(StoreError):
+            store.create(make_record(clock, user="u1"))
+        assert [r.data for r in store.list_by_user("u1")] == [record.data]
+        assert store.delete(record.id) is True  # and a logout always works
+        filler.close()
+        store.close()
+
+
 # -- concurrency -------------------------------------------------------------------------
 
 
