@@ -28,8 +28,9 @@ function ago(iso) {
   return new Date(iso).toLocaleDateString();
 }
 
-function cell(row, text, title) {
+function cell(row, label, text, title) {
   const td = row.insertCell();
+  td.dataset.label = label; // shown on narrow screens, where the table header is hidden
   td.textContent = text;
   if (title) td.title = title;
   return td;
@@ -59,7 +60,7 @@ function render(sessions) {
   for (const session of sessions) {
     const row = list.insertRow();
     row.dataset.sessionId = session.id;
-    const device = cell(row, describe(session.client || ""));
+    const device = cell(row, "Device", describe(session.client || ""));
     if (session.id === current) {
       row.classList.add("current");
       const badge = document.createElement("span");
@@ -71,9 +72,9 @@ function render(sessions) {
     agent.textContent = session.client || "no User-Agent";
     agent.title = session.client || "";
     device.append(agent);
-    cell(row, session.address || "unknown");
-    cell(row, ago(session.opened), session.opened);
-    cell(row, ago(session.last_request), session.last_request);
+    cell(row, "Address", session.address || "unknown");
+    cell(row, "Signed in", ago(session.opened), session.opened);
+    cell(row, "Last active", ago(session.last_request), session.last_request);
     const actions = row.insertCell();
     if (session.id !== current) {
       const button = document.createElement("button");
