@@ -101,8 +101,15 @@ def make_store(spec: str) -> Store:
     raise ValueError("--store must be 'memory' or a redis:// URL")
 
 
-def build_service(store: Store, tokens: Sequence[str], **options: Any) -> Service:
+def build_service(store: Store, tokens: Sequence[str], *, insecure: bool = False, **options: Any) -> Service:
+    """The service over ``store``; ``insecure`` without tokens lets every caller do everything."""
+    if insecure and not tokens:
+        options["api_authorize"] = _anyone
     return Service(store, create_asgi_app(store, api_token=list(tokens) or None, **options))
+
+
+def _anyone(request: object) -> bool:
+    return True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--token", action="append", default=[], help=f"bearer token; repeat for several (or set {TOKEN_ENV})"
     )
-    parser.add_argument("--insecure", action="store_true", help="allow starting without any token")
+    parser.add_argument("--insecure", action="store_true", help="without a token, serve everyone unauthenticated")
     parser.add_argument("--idle-timeout", type=float, default=86400.0, help="seconds (default: 24 h)")
     parser.add_argument("--absolute-timeout", type=float, default=1209600.0, help="seconds (default: 14 days)")
     parser.add_argument("--max-sessions-per-user", type=int, default=None)
@@ -131,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not tokens and not args.insecure:
         print(
             f"refusing to start without a token: pass --token or set {TOKEN_ENV} "
-            "(or --insecure to serve without admin access)",
+            "(or --insecure to serve without authentication)",
             file=sys.stderr,
         )
         return 2
@@ -140,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         service = build_service(
             store,
             tokens,
+            insecure=args.insecure,
             idle_timeout=args.idle_timeout,
             absolute_timeout=args.absolute_timeout,
             max_sessions_per_user=args.max_sessions_per_user,
@@ -147,12 +155,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    import uvicorn
+    try:
+        import uvicorn
+    except ImportError:
+        print("error: the standalone service needs uvicorn: pip install 'session-middleware[server]'", file=sys.stderr)
+        return 2
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
         service, host=args.host, port=args.port, access_log=False, log_level=args.log_level, lifespan="on"
     )
+    if args.insecure and not tokens:
+        logger.warning("serving the sessions API WITHOUT authentication (--insecure)")
     server = uvicorn.Server(config)
     # uvicorn turns SIGTERM into a graceful shutdown, then re-raises it to the handler found
     # before it started: make that one a clean exit, as a service manager expects.

@@ -106,10 +106,12 @@ class Harness:
 
 
 class SyncASGITransport(httpx.BaseTransport):
-    """Drives an ASGI app from a sync ``httpx.Client``: one event loop run per request."""
+    """Drives an ASGI app from a sync ``httpx.Client`` on one event loop kept for the client's
+    lifetime (async store clients, such as redis.asyncio, are bound to their loop)."""
 
     def __init__(self, app: Any, **options: Any) -> None:
         self.transport = httpx.ASGITransport(app=app, **options)
+        self.runner = asyncio.Runner()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
@@ -120,7 +122,10 @@ class SyncASGITransport(httpx.BaseTransport):
             content = await response.aread()
             return httpx.Response(response.status_code, headers=response.headers, content=content)
 
-        return asyncio.run(run())
+        return self.runner.run(run())
+
+    def close(self) -> None:
+        self.runner.close()
 
 
 def sync_client(app: Any, **options: Any) -> httpx.Client:

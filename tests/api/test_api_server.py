@@ -14,8 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from session_middleware.stores.redis import RedisStore
 from sessions_api import openapi
+from tests.support import fixtures
+from tests.support.redis_server import RedisServer
 
+redis_server = fixtures.redis_server
 TOKEN = "server-token-0123456789"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,23 +115,48 @@ def test_refuses_to_start_without_a_token() -> None:
 
 
 def test_token_from_the_environment_and_insecure_mode() -> None:
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
     for args, env, expected in (
-        ((), {"SESSIONS_API_TOKEN": TOKEN}, 200),
-        (("--insecure",), {}, 401),
+        ((), {"SESSIONS_API_TOKEN": TOKEN}, {"with": 200, "without": 401}),
+        (("--insecure",), {}, {"with": 200, "without": 200}),  # open to everyone
+        (("--insecure", "--token", TOKEN), {}, {"with": 200, "without": 401}),  # a token wins
     ):
         port = _free_port()
         process = _start("--port", str(port), *args, env=env)
         try:
             _wait_until_serving(process, port)
-            response = httpx.get(f"http://127.0.0.1:{port}/sessions/u", headers={"Authorization": f"Bearer {TOKEN}"})
-            assert response.status_code == expected
+            url = f"http://127.0.0.1:{port}/sessions/u"
+            got = {"with": httpx.get(url, headers=bearer).status_code, "without": httpx.get(url).status_code}
+            assert got == expected, args
         finally:
             process.send_signal(signal.SIGTERM)
-            process.communicate(timeout=15)
+            _, err = process.communicate(timeout=15)
         assert process.returncode == 0
+        assert ("WITHOUT authentication" in err) == (args == ("--insecure",))
 
 
 def test_rejects_an_unknown_store() -> None:
     process = _start("--store", "postgres://x", "--token", TOKEN)
     _, err = process.communicate(timeout=20)
     assert process.returncode == 2 and "--store" in err
+
+
+def test_serves_a_redis_store(redis_server: RedisServer) -> None:
+    port = _free_port()
+    process = _start("--port", str(port), "--store", redis_server.url, "--token", TOKEN)
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        _wait_until_serving(process, port)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=admin, timeout=10) as http:
+            body = {"user": {"id": "server-redis-user"}, "address": "10.0.0.1", "client": "c"}
+            sid = http.post("/sessions", json=body).json()["id"]
+            store = RedisStore(url=redis_server.url)  # the service's default prefix
+            try:
+                assert [r.id for r in store.list_by_user("server-redis-user")] == [sid]
+            finally:
+                store.close()
+            assert http.delete("/sessions/server-redis-user", params={"session_id": sid}).status_code == 204
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=15)
+    assert process.returncode == 0 and "Traceback" not in err
