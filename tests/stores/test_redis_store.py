@@ -367,3 +367,31 @@ def test_a_store_without_the_matching_client_says_so(redis_server: RedisServer, 
     store = RedisStore(client=redis.Redis.from_url(redis_server.url))
     with pytest.raises(RuntimeError, match="async_client"):
         async_runner.run(store.aload_and_touch(new_session_id()))
+
+
+# -- memory --------------------------------------------------------------------------------
+
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+@pytest.mark.parametrize(("settings", "bound"), [((), 1400), (("--hash-max-listpack-value", "256"), 700)])
+def test_memory_per_typical_session_stays_as_documented(
+    settings: tuple[str, ...], bound: int, clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/stores.md quotes these numbers: a signed-in session with ~100 bytes of data."""
+    with RedisServer(extra_args=settings) as server:
+        store = RedisStore(server.url, clock=clock)
+        data = {"cart": [101, 202, 303], "theme": "dark", "csrf": new_session_id(), "visits": 12}
+        user = {"id": "user-000042", "name": "Ada Lovelace"}
+        record = make_record(clock, user=user, address="203.0.113.7", client=USER_AGENT, data=data)
+        assert 80 <= sum(len(k) + len(v) for k, v in record.data.items()) <= 120
+        store.create(record)
+        raw = server.client()
+        keys = Keys(store.prefix)
+        session_bytes = raw.memory_usage(keys.session(record.id), samples=0)
+        index_bytes = raw.memory_usage(keys.user("user-000042"), samples=0)
+        with capsys.disabled():
+            print(f"\n[{' '.join(settings) or 'default'}] session {session_bytes} B, index {index_bytes} B")
+        assert session_bytes <= bound and index_bytes <= 300
+        raw.close()
+        store.close()
