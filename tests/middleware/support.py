@@ -62,6 +62,8 @@ class SpyStore:
         self.failing: set[str] = set()
         self.before: dict[str, Callable[[], None]] = {}
         self.abefore: dict[str, Callable[[], Awaitable[None]]] = {}
+        #: Ids of every session created through this spy, in order.
+        self.known: dict[str, None] = {}
 
     def count(self, *names: str) -> int:
         return sum(1 for c in self.calls if not names or c in names)
@@ -88,6 +90,7 @@ class SpyStore:
     # -- sync --
     def create(self, record: SessionRecord, *, replaces: str | None = None, max_per_user: int | None = None) -> bool:
         self._enter("create")
+        self.known[record.id] = None
         return self.inner.create(record, replaces=replaces, max_per_user=max_per_user)
 
     def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
@@ -124,6 +127,7 @@ class SpyStore:
         self, record: SessionRecord, *, replaces: str | None = None, max_per_user: int | None = None
     ) -> bool:
         await self._aenter("create")
+        self.known[record.id] = None
         return self.inner.create(record, replaces=replaces, max_per_user=max_per_user)
 
     async def aload_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
@@ -155,19 +159,19 @@ class SpyStore:
     async def aclose(self) -> None:
         await self.inner.aclose()
 
-    # -- inspection without counting --
+    # -- inspection without counting (public store methods only) --
     def peek(self, session_id: str) -> SessionRecord | None:
-        """The live record for ``session_id`` (without touching it), or None."""
-        for record in self.all_records():
-            if record.id == session_id:
-                return record
-        return None
+        """The live record for ``session_id``, or None.
+
+        Read with ``load_and_touch`` on the wrapped store, uncounted: tests peek right
+        after a request, at the clock time that request already touched, so the touch
+        changes nothing they observe.
+        """
+        return self.inner.load_and_touch(session_id)
 
     def all_records(self) -> list[SessionRecord]:
-        cache = self.inner._cache
-        with self.inner._lock:
-            cache.expire()
-            return [cache.peek(key) for key in list(cache.keys())]
+        """Every live session created through this spy (or seeded), oldest first."""
+        return [r for r in map(self.peek, list(self.known)) if r is not None]
 
     def __len__(self) -> int:
         return len(self.inner)
@@ -684,4 +688,5 @@ def seed(store: SpyStore, clock: FakeClock, *, user: Mapping[str, Any] | None = 
         data={k: encode_value(k, v) for k, v in data.items()},
     )
     assert store.inner.create(record)
+    store.known[record.id] = None
     return record.id
