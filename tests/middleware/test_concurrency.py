@@ -211,3 +211,70 @@ def test_old_cookie_after_concurrent_regenerate_is_anonymous(h: Harness) -> None
     assert data_of(h, browser.session_id) == {"a": 1}
     assert h.request("/", cookie=old).json()["is_new"] is True
     assert sign(browser.session_id or "") == browser.cookie
+
+
+# -- isolation and atomic caps under real overlap ----------------------------------------
+
+
+def _overlapping(h: Harness, requests: list[tuple[str, str | None]]) -> list[Reply]:
+    """Runs the requests so that all of them have loaded their session before any commits."""
+    count = len(requests)
+    if h.is_asgi:
+
+        async def scenario() -> list[Reply]:
+            tasks = [
+                asyncio.ensure_future(h.arequest(f"{path}{'&' if '?' in path else '?'}_gate=o{i}", cookie=cookie))
+                for i, (path, cookie) in enumerate(requests)
+            ]
+            for i in range(count):
+                await h.asgi_gates.wait_arrival(f"o{i}")
+            for i in range(count):
+                h.asgi_gates.release(f"o{i}")
+            return list(await asyncio.gather(*tasks))
+
+        result: list[Reply] = h.run(scenario())
+        return result
+    replies: dict[int, Reply] = {}
+
+    def run(i: int, path: str, cookie: str | None) -> None:
+        replies[i] = h.request(f"{path}{'&' if '?' in path else '?'}_gate=o{i}", cookie=cookie)
+
+    threads = [threading.Thread(target=run, args=(i, *request)) for i, request in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    for i in range(count):
+        h.thread_gates.wait_arrival(f"o{i}")
+    for i in range(count):
+        h.thread_gates.release(f"o{i}")
+    for thread in threads:
+        thread.join(5)
+    return [replies[i] for i in range(count)]
+
+
+def test_concurrent_users_never_see_each_others_sessions(h: Harness) -> None:
+    browsers = [Browser(h) for _ in range(16)]
+    for i, browser in enumerate(browsers):
+        browser.get(f"/login?id=user{i}")
+        browser.get(f"/set?mine={i}")
+    requests: list[tuple[str, str | None]] = [(f"/set?seen={i}", b.cookie) for i, b in enumerate(browsers)]
+    requests += [("/", None)] * 4  # anonymous visitors in the middle of it
+    replies = _overlapping(h, requests)
+    for i, reply in enumerate(replies[:16]):
+        page = reply.json()
+        assert page["user_id"] == f"user{i}" and page["data"] == {"mine": i, "seen": i}
+        assert reply.header_list("set-cookie") == []
+    assert all(r.json()["user"] is None and r.header_list("set-cookie") == [] for r in replies[16:])
+    for i, browser in enumerate(browsers):
+        assert data_of(h, browser.session_id) == {"mine": i, "seen": i}
+
+
+def test_concurrent_logins_respect_the_cap(make: Callable[..., Harness], kind: Kind) -> None:
+    h = make(kind, max_sessions_per_user=3)
+    browsers = [Browser(h) for _ in range(12)]
+    replies = _overlapping(h, [("/login?id=u1", None)] * len(browsers))
+    assert all(r.status == 200 and r.cookie() is not None for r in replies)
+    live = h.store.inner.list_by_user("u1")
+    assert len(live) == 3 and len(h.store) == 3
+    cookies = [(r.cookie() or pytest.fail("no cookie")).value for r in replies]
+    alive = [c for c in cookies if not h.request("/", cookie=c).json()["is_new"]]
+    assert len(alive) == 3

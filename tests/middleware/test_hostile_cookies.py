@@ -121,7 +121,7 @@ def test_the_real_session_survives_noise(h: Harness, victim: str, template: str)
 def test_cookie_bombs_are_cheap(h: Harness, header: str) -> None:
     started = time.perf_counter()
     reply = send(h, header)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0  # generous for loaded machines; a quadratic parse never ends
     assert reply.json()["is_new"] is True and h.store.calls == []
 
 
@@ -148,7 +148,7 @@ def test_parsing_is_linear() -> None:
     started = time.perf_counter()
     for header in worst * 25:
         core.read_cookie(header)
-    assert time.perf_counter() - started < 2.0  # a quadratic parser takes minutes here
+    assert time.perf_counter() - started < 5.0  # a quadratic parser takes minutes here
 
 
 # -- C-09: duplicates, one policy in both adapters ---------------------------------------
