@@ -97,6 +97,37 @@ def test_quoted_cookie_value_is_accepted(h: Harness) -> None:
     assert h.request("/", cookie=f'"{sign(session_id)}"').json()["data"] == {"a": 1}
 
 
+def test_signatures_are_compared_in_constant_time(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hmac
+
+    import itsdangerous.signer
+
+    compared: list[int] = []
+    real = hmac.compare_digest
+
+    def spy(a: Any, b: Any) -> bool:
+        compared.append(1)
+        return real(a, b)
+
+    monkeypatch.setattr(itsdangerous.signer.hmac, "compare_digest", spy)
+    session_id = seed(h.store, h.clock, a=1)
+    assert h.request("/", cookie=sign(session_id)).json()["data"] == {"a": 1}
+    assert h.request("/", cookie=sign(session_id, OTHER_KEY)).json()["is_new"] is True
+    assert len(compared) >= 2
+
+
+def test_cookies_carry_no_time_so_clock_skew_cannot_expire_them(h: Harness) -> None:
+    """Expiry is decided by the store's clock alone; the signature has no timestamp."""
+    browser = Browser(h)
+    browser.get("/set?a=1")
+    value = browser.cookie or ""
+    assert value.count(".") == 1 and len(value) == 87
+    h.clock.advance(-3600)  # a host whose clock is behind
+    assert h.request("/", cookie=value).json()["data"] == {"a": 1}
+    h.clock.advance(3600 + 23 * 3600)  # and one far ahead, still within the idle timeout
+    assert h.request("/", cookie=value).json()["data"] == {"a": 1}
+
+
 # -- key rotation --------------------------------------------------------------------
 
 

@@ -151,6 +151,21 @@ def test_parsing_is_linear() -> None:
     assert time.perf_counter() - started < 5.0  # a quadratic parser takes minutes here
 
 
+def test_parsing_memory_is_bounded() -> None:
+    import tracemalloc
+
+    core = SessionCore(secret_key=KEY)
+    headers = ["a=;" * (MAX_COOKIE_HEADER_LENGTH // 3), 'session="' + "\\" * 30_000 + '"', "x" * 1024 * 1024]
+    tracemalloc.start()
+    try:
+        for header in headers:
+            tracemalloc.reset_peak()
+            core.read_cookie(header)
+            assert tracemalloc.get_traced_memory()[1] < 256 * 1024  # an unbounded split takes over 500 KiB
+    finally:
+        tracemalloc.stop()
+
+
 # -- C-09: duplicates, one policy in both adapters ---------------------------------------
 
 
