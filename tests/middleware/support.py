@@ -198,7 +198,7 @@ class IdRegistry:
 def find_leaks(records: list[logging.LogRecord], secrets: set[str]) -> list[str]:
     """The log lines that contain any of ``secrets`` (message, traceback or stack)."""
     formatter = logging.Formatter()
-    leaks = []
+    leaks: list[str] = []
     for record in records:
         texts = [record.getMessage(), record.stack_info or ""]
         if record.exc_info:
@@ -464,7 +464,7 @@ def starlette_app(options: Mapping[str, Any], gates: AsyncGates) -> Any:
 
     async def endpoint(request: Request) -> Response:
         params = list(request.query_params.multi_items())
-        status, payload, headers = handle(request.session, request.url.path, params)
+        status, payload, headers = handle(request.scope["session"], request.url.path, params)
         if gate := dict(params).get("_gate"):
             await gates.pass_through(gate)
         return Response(_json_body(payload), status, headers=dict(headers), media_type="application/json")
@@ -659,6 +659,11 @@ class Browser:
     @property
     def session_id(self) -> str | None:
         return None if self.cookie is None else unsign(self.cookie)
+
+
+def null_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+    """A WSGI ``start_response`` for tests that only look at the body."""
+    return lambda data: None
 
 
 def build_app(kind: Kind, options: Mapping[str, Any], harness_gates: tuple[AsyncGates, ThreadGates]) -> Any:

@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket
 
 from session_middleware import MemoryStore, Session, SessionMiddleware, WSGISessionMiddleware
 
-from .support import KEY, FakeClock, SpyStore, parse_set_cookie, seed, sign, unsign, view
+from .support import KEY, FakeClock, SpyStore, null_start_response, parse_set_cookie, seed, sign, unsign, view
 
 Message = dict[str, Any]
 
@@ -476,7 +476,7 @@ def test_wsgi_mount(
 ) -> None:
     app = WSGISessionMiddleware(_plain_wsgi, secret_key=KEY, store=spy, api_path="/sessions/")
     environ = {"PATH_INFO": path, "SCRIPT_NAME": script, "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
-    body = b"".join(app(environ, lambda status, headers, exc_info=None: None))
+    body = b"".join(app(environ, null_start_response))
     assert body == (b"api" if to_api else b"app")
     if to_api:
         request = fake_api[1]
@@ -492,5 +492,5 @@ def test_api_path_none_mounts_nothing(fake_api: list[dict[str, Any]], spy: SpySt
     else:
         wsgi = WSGISessionMiddleware(_plain_wsgi, secret_key=KEY, store=spy, api_path=None)
         environ = {"PATH_INFO": "/sessions/u1", "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
-        assert b"".join(wsgi(environ, lambda *a: None)) == b"app"
+        assert b"".join(wsgi(environ, null_start_response)) == b"app"
     assert fake_api == []

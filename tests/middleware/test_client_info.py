@@ -115,7 +115,12 @@ def test_client_name_must_return_text(make: Callable[..., Harness], kind: Kind, 
 
 def test_client_name_is_not_called_for_requests_that_store_nothing(make: Callable[..., Harness], kind: Kind) -> None:
     calls: list[int] = []
-    h = make(kind, client_name=lambda headers: str(calls.append(1) or "x"))
+
+    def client_name(headers: Mapping[str, str]) -> str:
+        calls.append(1)
+        return "x"
+
+    h = make(kind, client_name=client_name)
     assert h.request("/id").status == 200
     assert calls == []
 

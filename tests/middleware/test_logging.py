@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Generator
+from typing import Any
 
 import pytest
 
@@ -63,7 +65,7 @@ def test_store_errors_name_the_failure_not_the_session() -> None:
         def delete(self, session_id: str) -> bool:
             raise ConnectionError("refused")
 
-    def flow():  # type: ignore[no-untyped-def]
+    def flow() -> Generator[StoreCall, Any, None]:
         yield StoreCall("delete", (secret,))
 
     with pytest.raises(StoreError) as caught:

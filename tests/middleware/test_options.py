@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -42,9 +42,9 @@ def test_secret_key_is_required(build: Any) -> None:
 
 def test_options_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        SessionMiddleware(_asgi, KEY)  # type: ignore[misc]
+        cast(Any, SessionMiddleware)(_asgi, KEY)
     with pytest.raises(TypeError):
-        WSGISessionMiddleware(_wsgi, KEY)  # type: ignore[misc]
+        cast(Any, WSGISessionMiddleware)(_wsgi, KEY)
 
 
 def test_every_documented_option_is_accepted(build: Any) -> None:

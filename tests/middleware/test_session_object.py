@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from session_middleware.core import SessionCore
 from session_middleware.flow import run_flow
 from session_middleware.records import SessionRecord, encode_value
 
-from .support import KEY, T0, Browser, FakeClock, Harness, Kind, unsign
+from .support import KEY, T0, Browser, FakeClock, Harness, Kind, null_start_response, unsign
 
 
 def record(**data: Any) -> SessionRecord:
@@ -97,6 +98,17 @@ def test_values_must_be_json(value: Any) -> None:
     assert "the_key" not in session and dict(session) == {"keep": 1}
 
 
+def test_reserved_looking_keys_are_plain_data() -> None:
+    names = ["keys", "items", "get", "clear", "login", "logout", "id", "user", "__class__", "_record", "__dict__"]
+    session = Session(record(**{name: name for name in names}), now=T0, origin=origin)
+    assert dict(session) == {name: name for name in names}
+    assert session.id == "A" * 43 and session.user_id == "u1" and isinstance(session, Session)
+    assert sorted(session.keys()) == sorted(names)
+    session["login"] = 1
+    session.clear()
+    assert len(session) == 0 and session.user_id == "u1"
+
+
 def test_circular_values_are_a_type_error() -> None:
     loop: list[Any] = []
     loop.append(loop)
@@ -169,7 +181,7 @@ def test_login_in_an_app_keeps_a_copy_of_the_user(clock: FakeClock) -> None:
         return [b""]
 
     WSGISessionMiddleware(app, secret_key=KEY, store=store)(
-        {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.url_scheme": "http"}, lambda *a: None
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.url_scheme": "http"}, null_start_response
     )
     roles.append("admin")  # the app reuses its list afterwards
     (stored,) = store.list_by_user("u1")
@@ -193,15 +205,13 @@ def test_values_read_from_a_session_are_private_to_the_request(clock: FakeClock)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    import asyncio
-
     middleware = SessionMiddleware(app, secret_key=KEY, store=store)
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> MutableMapping[str, Any]:
         return {"type": "http.request", "body": b""}
 
     scope: dict[str, Any] = {"type": "http", "path": "/", "headers": []}

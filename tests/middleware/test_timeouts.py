@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -87,6 +88,7 @@ def test_a_new_login_starts_a_new_absolute_lifetime(make: Callable[..., Harness]
 
 
 def test_clock_option_drives_the_default_store(clock: FakeClock, raw_kind: Kind) -> None:
+    app: Any
     if raw_kind == "asgi":
         app = SessionMiddleware(raw_asgi_app(AsyncGates()), secret_key=KEY, clock=clock, idle_timeout=60)
     else:
