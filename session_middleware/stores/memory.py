@@ -1,101 +1,215 @@
-"""The in-process session store, on cachetools' TLRUCache."""
+"""The in-process session store: cachetools' LRUCache plus per-session expiry."""
 
 from __future__ import annotations
 
+import heapq
+import sys
 import threading
 import time
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
+from itertools import chain
 from typing import Any
 
-from cachetools import Cache, TLRUCache
+from cachetools import Cache, LRUCache
 
 from ..records import DataChanges, SessionRecord
 from .base import Clock
 
 # Theory of operation
 # -------------------
-# Records live in a TLRUCache whose time-to-use is the record's own ``expires_at``
-# (the earlier of its idle and absolute expiry), so every touch re-computes it and the
-# cache forgets a session exactly when the lifecycle says it is gone. When full, the
-# cache evicts the least recently used session.
+# Sessions live in an LRUCache (bounded: when full, the least recently used session is
+# evicted) as private ``_Entry`` objects. An entry is built from a record on the way in
+# and every record handed out is built fresh from an entry, so a caller never shares a
+# container with the store. A request's touch updates its entry in place.
 #
-# The per-user index (user id -> ordered set of session ids) must follow every way a
-# record leaves the cache, and cachetools reports them through different hooks:
-#   - explicit ``del``/``pop`` and size eviction (``popitem``) go through ``__delitem__``,
-#     which for TLRUCache deletes first and *then* raises KeyError for an expired item,
-#     hence the ``finally``;
-#   - expiry goes through ``expire()`` only, which deletes behind ``__delitem__``'s back;
-#   - ``__setitem__`` with an already expired value deletes the old item privately, and
-#     an overwrite may change the record's user, so the old value is unindexed first;
-#   - ``clear()`` bypasses both.
-# Reads never expire anything, so every store operation starts with ``expire()``: the
-# index then holds exactly the live sessions. One lock serialises all of it, because
-# cachetools is not thread-safe; nothing here blocks, so the async twins call the sync
-# methods directly instead of going through a thread pool.
+# Expiry: a heap orders the entries by ``scheduled``, a lower bound of their expiry (the
+# expiry when they were last scheduled; a touch only moves the real one later). Every
+# operation first pops the entries whose scheduled time has come: one that really is
+# expired is deleted, one touched since is rescheduled at its real expiry, without
+# moving in the LRU order. So after ``expire(now)`` every entry left is live, reads need
+# no check, and an active session costs one heap operation per idle period rather than
+# one per request (cachetools' TLRUCache, used before, pushes on every update). Entries
+# that leave otherwise are marked ``removed`` and dropped when they surface, or in a
+# rebuild once they outnumber the live ones.
+#
+# The per-user index (user id -> the id of the user's only session, or an ordered dict
+# of ids) follows every way an entry leaves: ``del``, ``pop`` and size eviction
+# (``popitem``) go through ``__delitem__``, expiry too, and an overwrite through
+# ``__setitem__``. One lock serialises all of it, because cachetools is not thread-safe;
+# nothing here blocks, so the async twins call the sync methods directly instead of
+# going through a thread pool.
+#
+# Memory: an entry keeps a small user or data mapping as a flat tuple rather than a
+# dict, and interns the address and client strings (sessions share User-Agents); a session with
+# a user and 100 bytes of data takes under 1 KiB (see docs/benchmarks.md).
 
 
-class _IndexedCache(TLRUCache[str, SessionRecord]):
-    def __init__(self, maxsize: int, clock: Clock) -> None:
-        super().__init__(maxsize, ttu=_time_to_use, timer=clock)
-        self.by_user: dict[str, dict[str, None]] = {}
+# A small mapping (a user's id and name, a session's one or two keys) is kept as a
+# flat tuple of keys and values, a third of a dict's size; a larger one as a dict, which
+# copies faster than pairing up a long tuple.
+Compact = tuple[Any, ...] | dict[str, Any]
 
-    def peek(self, key: str) -> SessionRecord:
-        """The stored record without counting a use (callers ran ``expire()``)."""
-        value: SessionRecord = Cache.__getitem__(self, key)
-        return value
 
-    def update_live(self, key: str, value: SessionRecord) -> None:
-        """Overwrite a live record with a newer version of itself (same user, expiry not
-        earlier): the index needs no change, so this skips ``__setitem__``'s upkeep."""
-        TLRUCache.__setitem__(self, key, value)
+def _compact(mapping: Mapping[str, Any]) -> Compact:
+    if len(mapping) > 2:
+        return dict(mapping)
+    return tuple(chain.from_iterable(mapping.items()))
 
-    def __setitem__(self, key: str, value: SessionRecord) -> None:
-        if Cache.__contains__(self, key):
-            self._unindex(key, self.peek(key))
-        super().__setitem__(key, value)
-        if Cache.__contains__(self, key) and value.user is not None:
-            self.by_user.setdefault(value.user_id or "", {})[key] = None
+
+def _expand(stored: Compact) -> dict[str, Any]:
+    if isinstance(stored, dict):
+        return stored.copy()
+    if not stored:
+        return {}
+    if len(stored) == 2:
+        return {stored[0]: stored[1]}
+    return {stored[0]: stored[1], stored[2]: stored[3]}
+
+
+def _intern(text: str) -> str:
+    return sys.intern(text) if type(text) is str else text
+
+
+class _Entry:
+    """One stored session, compact and private to the store."""
+
+    __slots__ = (
+        "id",
+        "opened",
+        "last_request",
+        "idle_timeout",
+        "absolute_expiry",
+        "address",
+        "client",
+        "user_id",
+        "user",
+        "data",
+        "scheduled",
+        "removed",
+    )
+
+    def __init__(self, record: SessionRecord) -> None:
+        self.id = record.id
+        self.opened = record.opened
+        self.last_request = record.last_request
+        self.idle_timeout = record.idle_timeout
+        self.absolute_expiry = record.absolute_expiry
+        self.address = _intern(record.address)
+        self.client = _intern(record.client)
+        self.user_id = record.user_id
+        self.user = None if record.user is None else _compact(record.user)
+        self.data = _compact(record.data)
+        #: When the heap looks at this entry next: never later than its expiry.
+        self.scheduled = self.expires_at
+        self.removed = False
+
+    @property
+    def expires_at(self) -> float:
+        return min(self.last_request + self.idle_timeout, self.absolute_expiry)
+
+    def __lt__(self, other: _Entry) -> bool:
+        return self.scheduled < other.scheduled
+
+    def record(self) -> SessionRecord:
+        """A new record with containers of its own (values are immutable JSON text)."""
+        return SessionRecord(
+            self.id,
+            self.opened,
+            self.last_request,
+            self.idle_timeout,
+            self.absolute_expiry,
+            self.address,
+            self.client,
+            None if self.user is None else _expand(self.user),
+            _expand(self.data),
+        )
+
+
+class _Sessions(LRUCache[str, _Entry]):
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self.by_user: dict[str, str | dict[str, None]] = {}
+        self.heap: list[_Entry] = []
+        self.stale = 0  # removed entries still in the heap
+
+    def peek(self, key: str) -> _Entry | None:
+        """The entry, without counting a use."""
+        try:
+            entry: _Entry = Cache.__getitem__(self, key)
+        except KeyError:
+            return None
+        return entry
+
+    def use(self, key: str) -> None:
+        """Make ``key`` the most recently used."""
+        LRUCache.__getitem__(self, key)
+
+    def __setitem__(self, key: str, value: _Entry) -> None:
+        old = self.peek(key)
+        if old is not None:
+            self._forget(old)
+        super().__setitem__(key, value)  # may evict, through __delitem__
+        if value.user_id is not None:
+            self._index(value)
+        heapq.heappush(self.heap, value)
 
     def __delitem__(self, key: str) -> None:
-        value = self.peek(key) if Cache.__contains__(self, key) else None
-        try:
-            super().__delitem__(key)
-        finally:
-            if value is not None:
-                self._unindex(key, value)
+        entry: _Entry = Cache.__getitem__(self, key)
+        super().__delitem__(key)
+        self._forget(entry)
 
-    def expire(self, time: float | None = None) -> Any:
-        items = super().expire(time)
-        for key, value in items:
-            self._unindex(key, value)
-        return items
+    def expire(self, now: float) -> None:
+        """Delete every entry whose expiry has come (``now >= expires_at``)."""
+        heap = self.heap
+        while heap and heap[0].scheduled <= now:
+            entry = heap[0]
+            if entry.removed:
+                heapq.heappop(heap)
+                self.stale -= 1
+            elif now < entry.expires_at:
+                entry.scheduled = entry.expires_at  # touched since: look again then
+                heapq.heapreplace(heap, entry)
+            else:
+                heapq.heappop(heap)
+                self.stale -= 1  # _forget will count it, but it has left the heap already
+                del self[entry.id]
 
-    def clear(self) -> None:
-        super().clear()
-        self.by_user.clear()
+    def user_entries(self, user_id: str) -> list[_Entry]:
+        ids = self.by_user.get(user_id)
+        keys: Iterable[str] = () if ids is None else (ids,) if isinstance(ids, str) else list(ids)
+        return [Cache.__getitem__(self, key) for key in keys]
 
-    def _unindex(self, key: str, value: SessionRecord) -> None:
-        if value.user is None:
-            return
-        sessions = self.by_user.get(value.user_id or "")
-        if sessions is not None:
-            sessions.pop(key, None)
-            if not sessions:
-                del self.by_user[value.user_id or ""]
+    def _forget(self, entry: _Entry) -> None:
+        entry.removed = True
+        self.stale += 1
+        if self.stale > len(self.heap) // 2 + 64:  # in place: expire() may be iterating
+            self.heap[:] = [e for e in self.heap if not e.removed]
+            heapq.heapify(self.heap)
+            self.stale = 0
+        if entry.user_id is not None:
+            self._unindex(entry)
 
+    def _index(self, entry: _Entry) -> None:
+        user_id, ids = entry.user_id or "", self.by_user.get(entry.user_id or "")
+        if ids is None:
+            self.by_user[user_id] = entry.id  # most users have one session: no dict for them
+        elif isinstance(ids, str):
+            self.by_user[user_id] = {ids: None, entry.id: None}
+        else:
+            ids[entry.id] = None
 
-def _time_to_use(_key: str, value: SessionRecord, _now: float) -> float:
-    return value.expires_at
-
-
-def _copy(record: SessionRecord) -> SessionRecord:
-    # Values are immutable JSON text, so copying the containers copies everything.
-    # (The constructor, not dataclasses.replace: this runs on every request.)
-    r = record
-    user = None if r.user is None else dict(r.user)
-    return SessionRecord(
-        r.id, r.opened, r.last_request, r.idle_timeout, r.absolute_expiry, r.address, r.client, user, dict(r.data)
-    )
+    def _unindex(self, entry: _Entry) -> None:
+        user_id = entry.user_id or ""
+        ids = self.by_user.get(user_id)
+        if isinstance(ids, str):
+            if ids == entry.id:
+                del self.by_user[user_id]
+        elif ids is not None:
+            ids.pop(entry.id, None)
+            if len(ids) == 1:
+                self.by_user[user_id] = next(iter(ids))
+            elif not ids:
+                del self.by_user[user_id]
 
 
 class MemoryStore:
@@ -112,16 +226,16 @@ class MemoryStore:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self.clock = clock
-        self._cache = _IndexedCache(maxsize, clock)
+        self._sessions = _Sessions(maxsize)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         with self._lock:
-            self._cache.expire()
-            return len(self._cache)
+            self._sessions.expire(self.clock())
+            return len(self._sessions)
 
     def __repr__(self) -> str:
-        return f"MemoryStore(maxsize={self._cache.maxsize})"
+        return f"MemoryStore(maxsize={self._sessions.maxsize})"
 
     # -- sync ------------------------------------------------------------------------
 
@@ -132,64 +246,68 @@ class MemoryStore:
         replaces: str | None = None,
         max_per_user: int | None = None,
     ) -> bool:
-        cache = self._cache
+        sessions = self._sessions
         with self._lock:
-            cache.expire()
+            now = self.clock()
+            sessions.expire(now)
             if replaces is not None:
-                if not Cache.__contains__(cache, replaces):
+                if sessions.peek(replaces) is None:
                     return False
-                del cache[replaces]
+                del sessions[replaces]
             if max_per_user is not None and record.user is not None:
-                by_recency = sorted(
-                    (cache.peek(sid) for sid in cache.by_user.get(record.user_id or "", ())),
-                    key=lambda r: r.last_request,
-                )
+                by_recency = sorted(sessions.user_entries(record.user_id or ""), key=lambda e: e.last_request)
                 for old in by_recency[: max(0, len(by_recency) - max_per_user + 1)]:
-                    del cache[old.id]
-            cache[record.id] = _copy(record)
+                    del sessions[old.id]
+            entry = _Entry(record)
+            if now < entry.expires_at:
+                sessions[record.id] = entry
+            elif sessions.peek(record.id) is not None:
+                del sessions[record.id]  # overwritten by a record that is already gone
             return True
 
     def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
-        cache = self._cache
-        # One reading of the clock for the whole operation (cachetools' timer freezes it).
-        with self._lock, cache.timer as now:
-            cache.expire(now)
-            if not Cache.__contains__(cache, session_id):
+        sessions = self._sessions
+        with self._lock:
+            now = self.clock()
+            sessions.expire(now)
+            entry = sessions.peek(session_id)
+            if entry is None or (user_id is not None and entry.user_id != user_id):
                 return None
-            record = cache.peek(session_id)
-            if user_id is not None and record.user_id != user_id:
-                return None
-            record = record.touched(now)
-            cache.update_live(session_id, record)
-            return _copy(record)
+            sessions.use(session_id)
+            if now > entry.last_request:  # never moves back
+                entry.last_request = now
+            return entry.record()
 
     def save_changes(self, session_id: str, changes: DataChanges) -> bool:
-        cache = self._cache
-        with self._lock, cache.timer as now:
-            cache.expire(now)
-            if not Cache.__contains__(cache, session_id):
+        sessions = self._sessions
+        with self._lock:
+            sessions.expire(self.clock())
+            entry = sessions.peek(session_id)
+            if entry is None:
                 return False
-            record = cache.peek(session_id)
-            cache.update_live(session_id, replace(record, data=changes.apply(record.data)))
+            sessions.use(session_id)
+            entry.data = _compact(changes.apply(_expand(entry.data)))
             return True
 
     def delete(self, session_id: str) -> bool:
-        cache = self._cache
+        sessions = self._sessions
         with self._lock:
-            cache.expire()
-            if not Cache.__contains__(cache, session_id):
+            sessions.expire(self.clock())
+            if sessions.peek(session_id) is None:
                 return False
-            del cache[session_id]
+            del sessions[session_id]
             return True
 
     def list_by_user(self, user_id: str) -> list[SessionRecord]:
         with self._lock:
-            return sorted(self._user_records(user_id), key=lambda r: r.opened)
+            entries = sorted(self._user_entries(user_id), key=lambda e: e.opened)
+            return [e.record() for e in entries]
 
     def find_by_client(self, user_id: str, address: str, client: str) -> SessionRecord | None:
         with self._lock:
-            matches = [r for r in self._user_records(user_id) if (r.address, r.client) == (address, client)]
-            return max(matches, key=lambda r: r.last_request, default=None)
+            matches = [e for e in self._user_entries(user_id) if (e.address, e.client) == (address, client)]
+            found = max(matches, key=lambda e: e.last_request, default=None)
+            return None if found is None else found.record()
 
     def close_by_user(
         self,
@@ -201,21 +319,20 @@ class MemoryStore:
     ) -> int:
         with self._lock:
             doomed = [
-                r.id
-                for r in self._user_records(user_id)
-                if r.id != keep and (address is None or r.address == address) and (client is None or r.client == client)
+                e.id
+                for e in self._user_entries(user_id)
+                if e.id != keep and (address is None or e.address == address) and (client is None or e.client == client)
             ]
             for session_id in doomed:
-                del self._cache[session_id]
+                del self._sessions[session_id]
             return len(doomed)
 
     def close(self) -> None:
         """Nothing to release; present for the Store protocol."""
 
-    def _user_records(self, user_id: str) -> list[SessionRecord]:
-        cache = self._cache
-        cache.expire()
-        return [_copy(cache.peek(sid)) for sid in cache.by_user.get(user_id, ())]
+    def _user_entries(self, user_id: str) -> list[_Entry]:
+        self._sessions.expire(self.clock())
+        return self._sessions.user_entries(user_id)
 
     # -- async twins: nothing here blocks, so they call the sync methods ---------------
 
