@@ -207,7 +207,7 @@ def list_by_user(keys: Keys, user_id: str, now: float) -> Flow[list[SessionRecor
     if corrupt:
         for member in corrupt:
             _corrupt(member)
-        yield batch(Command(("DEL", keys.session_at(m))) for m in corrupt)
+        yield from _best_effort(batch(Command(("DEL", keys.session_at(m))) for m in corrupt), "deleting")
     if prune or corrupt:
         yield from _best_effort(Eval(INDEX_REMOVE, index, (*prune, *corrupt)), "index pruning")
     return sorted(live, key=lambda r: r.opened)

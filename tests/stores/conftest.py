@@ -52,9 +52,10 @@ def async_runner() -> Iterator[asyncio.Runner]:
 
 @pytest.fixture(scope="session")
 def redis_clients(redis_server: RedisServer, async_runner: asyncio.Runner) -> Iterator[tuple[Any, Any]]:
-    """Sync and async clients of the shared single server (bytes replies)."""
-    sync = redis.Redis.from_url(redis_server.url, **TIMEOUTS)
-    async_ = redis.asyncio.Redis.from_url(redis_server.url, **TIMEOUTS)
+    """Sync and async clients of the shared single server: bytes replies over RESP2 (the
+    cluster clients cover str replies over RESP3, the default of the redis-py pinned here)."""
+    sync = redis.Redis.from_url(redis_server.url, protocol=2, **TIMEOUTS)
+    async_ = redis.asyncio.Redis.from_url(redis_server.url, protocol=2, **TIMEOUTS)
     yield sync, async_
     sync.close()
     async_runner.run(async_.aclose())
@@ -62,7 +63,7 @@ def redis_clients(redis_server: RedisServer, async_runner: asyncio.Runner) -> It
 
 @pytest.fixture(scope="session")
 def cluster_clients(redis_cluster: RedisClusterNodes, async_runner: asyncio.Runner) -> Iterator[tuple[Any, Any]]:
-    """Sync and async clients of the shared cluster (str replies: ``decode_responses``)."""
+    """Sync and async clients of the shared cluster: str replies (``decode_responses``) over RESP3."""
     sync = redis.cluster.RedisCluster.from_url(redis_cluster.url, decode_responses=True, **TIMEOUTS)
     async_ = redis.asyncio.cluster.RedisCluster.from_url(redis_cluster.url, decode_responses=True, **TIMEOUTS)
     yield sync, async_

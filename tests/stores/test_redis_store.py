@@ -376,7 +376,7 @@ USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/1
 
 @pytest.mark.parametrize(("settings", "bound"), [((), 1400), (("--hash-max-listpack-value", "256"), 700)])
 def test_memory_per_typical_session_stays_as_documented(
-    settings: tuple[str, ...], bound: int, clock: FakeClock, capsys: pytest.CaptureFixture[str]
+    settings: tuple[str, ...], bound: int, clock: FakeClock
 ) -> None:
     """docs/stores.md quotes these numbers: a signed-in session with ~100 bytes of data."""
     with RedisServer(extra_args=settings) as server:
@@ -390,8 +390,7 @@ def test_memory_per_typical_session_stays_as_documented(
         keys = Keys(store.prefix)
         session_bytes = raw.memory_usage(keys.session(record.id), samples=0)
         index_bytes = raw.memory_usage(keys.user("user-000042"), samples=0)
-        with capsys.disabled():
-            print(f"\n[{' '.join(settings) or 'default'}] session {session_bytes} B, index {index_bytes} B")
+        print(f"[{' '.join(settings) or 'default'}] session {session_bytes} B, index {index_bytes} B")  # with -s
         assert session_bytes <= bound and index_bytes <= 300
         raw.close()
         store.close()
