@@ -21,7 +21,9 @@ instead the order of the steps makes every partial failure harmless:
 - ``max_per_user`` is decided by one script on the index (count, evict, add): two
   logins at once cannot both pass the cap. Victims are taken from the index first and
   their sessions deleted after; if that fails they are put back, so a session is never
-  alive and unlisted.
+  alive and unlisted. One window stays open: if that script runs but its reply is lost
+  (a timeout), the login fails and the sessions it evicted stay alive, unlisted, until
+  they expire.
 """
 
 from __future__ import annotations
