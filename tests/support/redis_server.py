@@ -19,8 +19,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +111,7 @@ class RedisServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
     def start(self) -> RedisServer:
         """Start on a fresh free port (retrying if another process takes it first)."""
@@ -385,13 +385,3 @@ def _unescape(quoted: bytes) -> bytes:
         out.append(c)
         i += 1
     return bytes(out)
-
-
-@contextmanager
-def running_server(directory: str | Path | None = None, **options: Any) -> Iterator[RedisServer]:
-    """A started :class:`RedisServer`, closed on exit."""
-    server = RedisServer(directory, **options).start()
-    try:
-        yield server
-    finally:
-        server.close()
