@@ -143,9 +143,11 @@ class SessionCore:
         if self.max_sessions_per_user is not None and self.max_sessions_per_user < 1:
             raise ValueError("max_sessions_per_user must be at least 1 (or None)")
         api_path = opts.get("api_path", DEFAULT_API_PATH)
-        if api_path is not None and (not api_path.startswith("/") or api_path == "/"):
-            raise ValueError("api_path must start with '/' and name a path below the root")
-        self.api_path = None if api_path is None else api_path.rstrip("/")
+        if api_path is not None:
+            api_path = api_path.rstrip("/")  # "//" would otherwise become "" and take every path
+            if not api_path.startswith("/") or not api_path.isprintable() or "?" in api_path:
+                raise ValueError("api_path must start with '/' and name a path below the root")
+        self.api_path = api_path
         self.api_token = opts.get("api_token")
         self.api_authorize = opts.get("api_authorize")
         self.id_header = _check_id_header(opts.get("id_header"))

@@ -122,6 +122,10 @@ def test_option_names_match_the_spec() -> None:
         {"api_path": "sessions"},
         {"api_path": "/"},
         {"api_path": ""},
+        {"api_path": "//"},  # stripped to "", it would route every request to the API
+        {"api_path": "///"},
+        {"api_path": "/sessions?x=1"},
+        {"api_path": "/ses\nsions"},
         {"trusted_proxies": ["not-an-address"]},
         {"trusted_proxies": ["10.0.0.0/33"]},
         {"store": MemoryStore(), "clock": FakeClock()},
