@@ -9,6 +9,7 @@ other devices out (``DELETE /sessions/{user_id}?session_id=...``).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -31,6 +32,20 @@ STATIC = Path(__file__).with_name("static")
 MAX_TODOS = 50
 MAX_TEXT = 200
 MAX_JSON = 2000
+
+
+class _PathsWithoutQuery(logging.Filter):
+    """Cut query strings from uvicorn's access log: the API's carry session ids, which
+    stay out of logs (a log line names a session by ``id_hash`` at most)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].partition("?")[0], args[3], args[4])
+        return True
+
+
+logging.getLogger("uvicorn.access").addFilter(_PathsWithoutQuery())
 
 
 def todos(session: Session) -> list[dict[str, Any]]:

@@ -42,12 +42,18 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_url() -> Iterator[str]:
-    """The demo served by uvicorn in a subprocess, as ``make run`` serves it."""
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def demo_url(server_log: Path) -> Iterator[str]:
+    """The demo served by uvicorn in a subprocess, as ``make run`` serves it (access log on)."""
     port = free_port()
     env = {**os.environ, "SESSION_SECRET_KEY": "end-to-end-test-secret-key-0123456789abcdef"}
     command = [sys.executable, "-m", "uvicorn", "examples.demo:app", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = server_log.open("wb")
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -57,13 +63,13 @@ def demo_url() -> Iterator[str]:
                 break
             except httpx.TransportError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    output = server.stdout.read().decode() if server.stdout else ""
-                    pytest.fail(f"the demo did not start:\n{output}")
+                    pytest.fail(f"the demo did not start:\n{server_log.read_text()}")
                 time.sleep(0.05)
         yield url
     finally:
         server.terminate()
         server.wait(timeout=10)
+        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +126,7 @@ class Device:
 
 
 def test_sign_out_another_device_from_the_devices_page(
-    playwright: Playwright, browser: Browser, demo_url: str, tmp_path: Path
+    playwright: Playwright, browser: Browser, demo_url: str, tmp_path: Path, server_log: Path
 ) -> None:
     laptop = Device(browser.new_context(viewport={"width": 1100, "height": 470}), demo_url)
     phone = Device(browser.new_context(**playwright.devices["Pixel 7"]), demo_url)  # a phone's UA and screen
@@ -156,6 +162,11 @@ def test_sign_out_another_device_from_the_devices_page(
     laptop.open("/devices")
     expect(rows).to_have_count(1)
     assert laptop.errors == [] and phone.errors == []
+
+    # The server's access log saw the DELETE, but no session id (they travel in query strings).
+    log = server_log.read_text()
+    assert '"DELETE /sessions/ada HTTP/1.1" 204' in log
+    assert phone_id not in log and laptop_id not in log
 
 
 def test_sign_out_everywhere_else(browser: Browser, demo_url: str) -> None:
