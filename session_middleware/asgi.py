@@ -95,7 +95,7 @@ class _Responder:
     async def send_wrapper(self, message: Message) -> None:
         if self.suppressed:
             return  # the app's response was replaced by a 503
-        if message["type"] == "http.response.start":
+        if message["type"] == "http.response.start" and self.core.needs_commit(self.session, self.cookie):
             flow = self.core.commit_flow(self.session, self.cookie, status=message["status"], https=self.https)
             try:
                 set_cookie = await arun_flow(flow, self.core.store)

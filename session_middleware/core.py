@@ -304,6 +304,16 @@ class SessionCore:
                     outcome = self._set_cookie(record.id, secure)  # re-sign with the newest key
         return outcome
 
+    def needs_commit(self, session: Session, cookie: CookieState) -> bool:
+        """Whether ``commit_flow`` has anything to do. Most requests neither change, close
+        nor regenerate a loaded session, nor start one: the adapters then skip the flow
+        and its store driver (False here means the flow would call nothing, return None)."""
+        if cookie.stale or session._closed_id is not None:
+            return True
+        if session._record is None:
+            return bool(session._values) or session._user is not None
+        return session._dirty or session._regenerate
+
     def response_headers(self, headers: list[tuple[str, str]], set_cookie: str) -> list[tuple[str, str]]:
         """``headers`` with ``set_cookie`` added (see ``cookies.with_cookie``) and, with
         ``id_header``, that header carrying the same signed id, or ``""`` when the cookie

@@ -55,6 +55,7 @@ class Session(MutableMapping[str, Any]):
         "_closed_id",
         "_regenerate",
         "_cleared",
+        "_dirty",
     )
 
     def __init__(
@@ -75,6 +76,9 @@ class Session(MutableMapping[str, Any]):
         #: The stored id must be replaced by a fresh one at commit (login, regenerate).
         self._regenerate = False
         self._cleared = False
+        #: The data may differ from what was loaded: a key was set, deleted or cleared, or
+        #: a list or dict was handed out (it can be mutated in place).
+        self._dirty = False
 
     # -- mapping ---------------------------------------------------------------------
 
@@ -89,14 +93,17 @@ class Session(MutableMapping[str, Any]):
                 value.value = decoded
                 return decoded
             value = self._values[key] = decoded
+            self._dirty = True
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         encode_value(key, value)  # fail here, naming the key, not at the end of the request
         self._values[key] = value
+        self._dirty = True
 
     def __delitem__(self, key: str) -> None:
         del self._values[key]
+        self._dirty = True
 
     def __contains__(self, key: object) -> bool:
         return key in self._values
@@ -111,6 +118,7 @@ class Session(MutableMapping[str, Any]):
         """Drop every key (without decoding them first)."""
         self._values = {}
         self._cleared = True
+        self._dirty = True
 
     def __repr__(self) -> str:
         # Neither the id nor the data: reprs end up in logs and tracebacks.
@@ -190,6 +198,8 @@ class Session(MutableMapping[str, Any]):
 
     def _changes(self) -> DataChanges:
         """What this request changed in the data, per key."""
+        if not self._dirty:
+            return _UNCHANGED
         original = {} if self._record is None else self._record.data
         updated = {}
         touched = False

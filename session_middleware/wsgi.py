@@ -97,6 +97,8 @@ class _Responder:
         if self.started:  # a second call (with exc_info): the commit is done
             return self.real_start_response(status, headers, exc_info)
         self.started = True
+        if not self.core.needs_commit(self.session, self.cookie):
+            return self.real_start_response(status, headers, exc_info)
         flow = self.core.commit_flow(self.session, self.cookie, status=_status_code(status), https=self.https)
         try:
             set_cookie = run_flow(flow, self.core.store)
