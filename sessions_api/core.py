@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypedDict
 
+from session_middleware.core import MAX_TIMEOUT, RETRY_AFTER_SECONDS
 from session_middleware.exceptions import StoreError
 from session_middleware.flow import Flow
 from session_middleware.stores.base import Store
@@ -29,7 +30,6 @@ logger = logging.getLogger("sessions_api")
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_IDLE_TIMEOUT = 86400.0
 DEFAULT_ABSOLUTE_TIMEOUT = 1209600.0
-RETRY_AFTER_SECONDS = 2
 
 _GET_PARAMS = frozenset({"session_id", "correlation_id"})
 _DELETE_PARAMS = frozenset({"session_id", "address", "client", "correlation_id"})
@@ -38,8 +38,8 @@ _OPEN_FIELDS = ("user", "address", "client", "data")
 
 def _seconds(value: float | timedelta, name: str) -> float:
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if not seconds > 0:
-        raise ValueError(f"{name} must be positive")
+    if not 0 < seconds <= MAX_TIMEOUT:  # also refuses NaN and infinity, as the middleware does
+        raise ValueError(f"{name} must be a positive number of seconds, at most 100 years")
     return seconds
 
 

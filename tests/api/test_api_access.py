@@ -86,6 +86,8 @@ def test_empty_or_padded_tokens_are_refused_at_startup(option: dict[str, Any]) -
         ({"max_sessions_per_user": 0}, ValueError),
         ({"idle_timeout": 0}, ValueError),
         ({"absolute_timeout": -1}, ValueError),
+        ({"idle_timeout": float("inf")}, ValueError),
+        ({"absolute_timeout": float("nan")}, ValueError),
         ({"max_body_size": 0}, ValueError),
         ({"api_authorize": "admin"}, TypeError),
     ],

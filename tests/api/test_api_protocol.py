@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
 
-from session_middleware.records import is_session_id
+from session_middleware.records import id_hash, is_session_id
 
 from .support import ADMIN, Harness, error_of
 
@@ -264,3 +265,19 @@ def test_unicode_user_ids_are_exact(harness: Harness) -> None:
         combining = api.get("/sessions/ｅ\u0301", headers=ADMIN).json()
     assert fullwidth == [] and upper == []
     assert [s["user"]["id"] for s in combining] == ["ｅ\u0301"]
+
+
+def test_logs_never_carry_session_ids(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    record = harness.seed("alice")
+    with harness.client() as api:
+        sid = api.post("/sessions", json=OPEN, headers=ADMIN).json()["id"]
+        api.get("/sessions/alice", params={"session_id": sid}, headers=ADMIN)
+        api.post("/sessions/alice", params={"session_id": sid}, json={"data": {}}, headers=ADMIN)
+        api.get("/sessions/alice", params={"session_id": "B" * 43}, headers=ADMIN)
+        api.delete("/sessions/alice", params={"session_id": sid}, headers=ADMIN)
+        api.delete("/sessions/alice", params={"session_id": record.id}, headers=ADMIN)
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("sessions_api")]
+    assert len(messages) >= 4  # the lifecycle is logged...
+    assert id_hash(sid) in " ".join(messages)  # ...by hash...
+    assert not [m for m in messages if sid in m or record.id in m]  # ...never by id
