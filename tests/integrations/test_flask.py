@@ -74,12 +74,12 @@ def cookie_of(response: Any) -> str | None:
 
 def test_flask_session_is_the_tracked_session_and_persists() -> None:
     client = make_app().test_client()
-    assert client.get("/").json == {"data": {}, "user": None, "kind": "FlaskSession"}
+    assert client.get("/").get_json() == {"data": {}, "user": None, "kind": "FlaskSession"}
     first = client.post("/set", json={"key": "a", "value": {"nested": [1, 2]}})
     assert cookie_of(first)
     client.post("/append?item=x")
     client.post("/append?item=y")  # nested mutation with no explicit save, as SPEC rule 4 requires
-    assert client.get("/").json["data"] == {"a": {"nested": [1, 2]}, "cart": ["x", "y"]}
+    assert client.get("/").get_json()["data"] == {"a": {"nested": [1, 2]}, "cart": ["x", "y"]}
 
 
 def test_login_rotates_the_id_and_logout_kills_the_old_cookie() -> None:
@@ -88,28 +88,28 @@ def test_login_rotates_the_id_and_logout_kills_the_old_cookie() -> None:
     anonymous = cookie_of(client.post("/set", json={"key": "k", "value": 1}))
     signed_in = cookie_of(client.post("/login?id=ada"))
     assert signed_in and signed_in != anonymous
-    assert client.get("/").json == {"data": {"k": 1}, "user": {"id": "ada", "name": "N"}, "kind": "FlaskSession"}
+    assert client.get("/").get_json() == {"data": {"k": 1}, "user": {"id": "ada", "name": "N"}, "kind": "FlaskSession"}
     assert [r.user_id for r in store.list_by_user("ada")] == ["ada"]
     out = client.post("/logout")
     assert "Max-Age=0" in out.headers["Set-Cookie"]
     assert store.list_by_user("ada") == []
     replay = make_app(store).test_client()
     replay.set_cookie("session", signed_in)
-    assert replay.get("/").json["user"] is None
+    assert replay.get("/").get_json()["user"] is None
 
 
 def test_a_500_saves_nothing() -> None:
     client = make_app().test_client()
     client.post("/set", json={"key": "kept", "value": 1})
     assert client.post("/fail").status_code == 500
-    assert client.get("/").json["data"] == {"kept": 1}
+    assert client.get("/").get_json()["data"] == {"kept": 1}
 
 
 def test_flash_messages_live_in_the_session() -> None:
     client = make_app().test_client()
     client.post("/flash")
-    assert client.get("/flashes").json == {"messages": [["info", "saved"]]}
-    assert client.get("/flashes").json == {"messages": []}
+    assert client.get("/flashes").get_json() == {"messages": [["info", "saved"]]}
+    assert client.get("/flashes").get_json() == {"messages": []}
 
 
 def test_accessing_the_session_adds_vary_cookie_and_untouched_views_do_not() -> None:
@@ -125,13 +125,13 @@ def test_session_transaction_reads_and_writes_through_the_store() -> None:
     with client.session_transaction() as sess:
         assert isinstance(sess, FlaskSession)
         sess["prepared"] = "by the test"
-        sess.login({"id": "grace"})  # type: ignore[attr-defined]
-    assert client.get("/").json["data"] == {"prepared": "by the test"}
-    assert client.get("/").json["user"] == {"id": "grace"}
+        sess.login({"id": "grace"})
+    assert client.get("/").get_json()["data"] == {"prepared": "by the test"}
+    assert client.get("/").get_json()["user"] == {"id": "grace"}
     with client.session_transaction() as sess:
         assert sess["prepared"] == "by the test"
         del sess["prepared"]
-    assert client.get("/").json["data"] == {}
+    assert client.get("/").get_json()["data"] == {}
     assert len(store.list_by_user("grace")) == 1
 
 
@@ -197,4 +197,4 @@ json_values = st.recursive(
 def test_any_json_value_round_trips_through_flask_session(key: str, value: Any) -> None:
     client = make_app().test_client()
     client.post("/set", json={"key": key, "value": value})
-    assert client.get("/").json["data"] == {key: json.loads(json.dumps(value))}
+    assert client.get("/").get_json()["data"] == {key: json.loads(json.dumps(value))}
