@@ -66,7 +66,7 @@ class SessionMiddleware:
             app = self._api_app()
             scope["root_path"] = root_path + (core.api_path or "")
         https = scope.get("scheme", "http") == "https"  # "scheme" is optional in ASGI
-        await _Responder(core, session, cookie, https, send).run(app, scope, receive)
+        await app(scope, receive, _Responder(core, session, cookie, https, send).send_wrapper)
 
     def _api_app(self) -> ASGIApp:
         if self._api is None:
@@ -88,9 +88,6 @@ class _Responder:
         self.https = https
         self.send = send
         self.suppressed = False
-
-    async def run(self, app: ASGIApp, scope: Scope, receive: Receive) -> None:
-        await app(scope, receive, self.send_wrapper)
 
     async def send_wrapper(self, message: Message) -> None:
         if self.suppressed:
