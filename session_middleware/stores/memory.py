@@ -144,6 +144,13 @@ class _Sessions(LRUCache[str, _Entry]):
         """Make ``key`` the most recently used."""
         LRUCache.__getitem__(self, key)
 
+    def get_and_use(self, key: str) -> _Entry | None:
+        try:
+            entry: _Entry = LRUCache.__getitem__(self, key)
+        except KeyError:
+            return None
+        return entry
+
     def __setitem__(self, key: str, value: _Entry) -> None:
         old = self.peek(key)
         if old is not None:
@@ -270,10 +277,15 @@ class MemoryStore:
         with self._lock:
             now = self.clock()
             sessions.expire(now)
-            entry = sessions.peek(session_id)
-            if entry is None or (user_id is not None and entry.user_id != user_id):
-                return None
-            sessions.use(session_id)
+            if user_id is None:  # the middleware's case: one lookup that also counts the use
+                entry = sessions.get_and_use(session_id)
+                if entry is None:
+                    return None
+            else:
+                entry = sessions.peek(session_id)
+                if entry is None or entry.user_id != user_id:
+                    return None
+                sessions.use(session_id)
             if now > entry.last_request:  # never moves back
                 entry.last_request = now
             return entry.record()
