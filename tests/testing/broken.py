@@ -49,7 +49,7 @@ class DeletesNothing:
 def api_that_revokes_nothing(store: Store, app: ASGIApp, **api_options: Any) -> ASGIApp:
     """``app`` with the REST API mounted at ``/sessions`` over a store whose deletes do nothing:
     ``DELETE`` answers 204 and the session stays loadable."""
-    api = create_asgi_app(DeletesNothing(store), **api_options)  # type: ignore[arg-type]
+    api = create_asgi_app(DeletesNothing(store), **api_options)
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")

@@ -20,7 +20,7 @@ RUNS = settings(
 #: Bug hunts: deterministic, so each seeded bug is found the same way on every run, and
 #: without the explain phase, which only adds prose to a counterexample.
 HUNT = settings(
-    max_examples=100,
+    max_examples=200,
     stateful_step_count=15,
     deadline=None,
     database=None,
