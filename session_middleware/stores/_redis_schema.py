@@ -25,7 +25,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..records import RECORD_FORMAT, SessionRecord, record_from_json
@@ -141,10 +141,11 @@ class Script:
 
     name: str
     lua: str
+    #: The digest Redis names the script by, computed once (every request sends it).
+    sha: str = field(init=False)
 
-    @property
-    def sha(self) -> str:
-        return hashlib.sha1(self.lua.encode()).hexdigest()  # noqa: S324 (the digest Redis names scripts by)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha", hashlib.sha1(self.lua.encode()).hexdigest())  # noqa: S324
 
 
 @dataclass(frozen=True, slots=True)
