@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
 import secrets
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from ..records import SessionRecord
 from ..signing import CookieSigner, normalize_secret_keys
 from ..stores.base import Store
+from .app_checks import assert_same_list, assert_same_session, cookie_effect
 from .app_model import AppModel, CookieEffect, Visit, canonical
 from .client import AppClient, Reply, Request
 from .clock import FakeClock
@@ -168,7 +166,7 @@ class AppLifecycle(RuleBasedStateMachine):
 
     def _settle(self, browser: int | None, reply: Reply, visit: Visit | None, what: str) -> None:
         """Check the response's cookie against the model, commit the model, update the jar."""
-        effect, value, new_id = self._cookie_effect(reply, what)
+        effect, value, new_id = cookie_effect(reply, self.cookie_name, self.signer, what)
         if new_id is not None:
             kept = visit is not None and visit.loaded is not None and visit.loaded.id == new_id
             assert not kept, f"{what}: the new cookie keeps the old session id"
@@ -182,27 +180,6 @@ class AppLifecycle(RuleBasedStateMachine):
             self.issued_cookies.append(value)
         if browser is not None and effect != "none":
             self.jars[browser] = value
-
-    def _cookie_effect(self, reply: Reply, what: str) -> tuple[CookieEffect, str | None, str | None]:
-        ours = []
-        for header in reply.header_values("set-cookie"):
-            first, *attributes = header.split(";")
-            name, _, value = first.strip().partition("=")
-            if name == self.cookie_name:
-                attrs = {k.strip().lower(): v.strip() for k, _, v in (a.partition("=") for a in attributes)}
-                ours.append((value.strip(), attrs))
-        if not ours:
-            return "none", None, None
-        assert len(ours) == 1, f"{what}: {len(ours)} session cookies in one response"
-        assert "no-store" in (reply.header("cache-control") or ""), f"{what}: a cookie without Cache-Control: no-store"
-        vary = [v.strip().lower() for v in (reply.header("vary") or "").split(",")]
-        assert "cookie" in vary or "*" in vary, f"{what}: a cookie without Vary: Cookie"
-        value, attrs = ours[0]
-        if not value or attrs.get("max-age") == "0":
-            return "clear", None, None
-        verified = self.signer.verify(value)
-        assert verified is not None, f"{what}: the response set a cookie that does not verify"
-        return "set", value, verified.session_id
 
     # -- browsers --------------------------------------------------------------------------
 
@@ -347,7 +324,7 @@ class AppLifecycle(RuleBasedStateMachine):
             assert reply.status == 404, f"admin GET of a closed session: {reply.status}"
         else:
             assert reply.status == 200, f"admin GET of a live session: {reply.status}"
-            self._same_session(reply.json(), expected, with_data=True)
+            assert_same_session(reply.json(), expected, with_data=True)
         self.clock.tick()
 
     @rule(user=st.integers(0, 2), pick=st.integers(0, 7), data=_DATA)
@@ -410,7 +387,7 @@ class AppLifecycle(RuleBasedStateMachine):
             self.model.api_close(user_id, sid or "")
         else:
             assert reply.status == 200, f"{what}: {reply.status}, expected 200"
-            self._same_list(reply.json(), self.model.store.list_by_user(user_id), with_data=False)
+            self._same_list(reply.json(), user_id, with_data=False)
         self._settle(browser, reply, visit, what)
         self.clock.tick()
 
@@ -424,35 +401,11 @@ class AppLifecycle(RuleBasedStateMachine):
             reply = self.client.send(self._api("GET", user["id"]))
             assert reply.status == 200, f"admin list of {user['id']!r}: {reply.status}"
             self._settle(None, reply, None, "admin list")
-            self._same_list(reply.json(), self.model.store.list_by_user(user["id"]), with_data=True)
+            self._same_list(reply.json(), user["id"], with_data=True)
 
-    def _same_list(self, listed: Any, expected: list[SessionRecord], *, with_data: bool) -> None:
-        assert isinstance(listed, list), f"the API listed {listed!r}"
-        ids = [item.get("id") for item in listed]
-        wanted = [record.id for record in expected]
-        gone = [sid[:8] for sid in ids if sid in self.model.store.gone]
-        assert ids == wanted, f"the API lists {len(ids)} session(s), the model {len(wanted)}" + (
-            f"; closed or expired ones came back: {gone}" if gone else ""
-        )
-        for item, record in zip(listed, expected, strict=True):
-            self._same_session(item, record, with_data=with_data)
-
-    def _same_session(self, item: Mapping[str, Any], record: SessionRecord, *, with_data: bool) -> None:
-        short = record.id[:8]
-        assert item.get("id") == record.id
-        for name in ("address", "client"):
-            assert item.get(name) == getattr(record, name), f"session {short}…: {name} {item.get(name)!r}"
-        assert item.get("user") == (None if record.user is None else dict(record.user)), f"session {short}…: user"
-        for name in ("opened", "last_request"):
-            when = datetime.fromisoformat(str(item.get(name))).timestamp()
-            assert math.isclose(when, getattr(record, name), abs_tol=1e-3), (
-                f"session {short}…: {name} is {item.get(name)}, expected {getattr(record, name)}"
-            )
-        if with_data:
-            shown, data = item.get("data"), record.decoded_data()
-            assert canonical(shown) == canonical(data), f"session {short}…: the API shows data {shown!r}, not {data!r}"
-        else:
-            assert item.get("data") is None, f"session {short}…: data shown to a non-admin"
+    def _same_list(self, listed: Any, user_id: str, *, with_data: bool) -> None:
+        expected = self.model.store.list_by_user(user_id)
+        assert_same_list(listed, expected, gone=self.model.store.gone, with_data=with_data)
 
 
 def request_payload(request: Request) -> dict[str, Any]:
