@@ -9,22 +9,6 @@ from typing import Any
 
 from .records import DataChanges, SessionRecord, decode_value, encode_value, new_session_id, validate_user
 
-
-class _Raw:
-    """A value still in its stored JSON form: decoded on first access only, so a
-    request that reads one key of a large session pays for that key alone.
-
-    A decoded string, number, boolean or null cannot be mutated in place, so it stays
-    here (in ``value``) and the key still counts as unchanged: no re-encoding at commit.
-    """
-
-    __slots__ = ("text", "value")
-    value: Any
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
 _MISSING: Any = object()
 #: JSON values that cannot change in place (bool is an int subclass but listed for clarity).
 _IMMUTABLE = frozenset({str, int, float, bool, type(None)})
@@ -48,6 +32,8 @@ class Session(MutableMapping[str, Any]):
     __slots__ = (
         "_record",
         "_values",
+        "_live",
+        "_scalars",
         "_id",
         "_now",
         "_origin",
@@ -66,7 +52,15 @@ class Session(MutableMapping[str, Any]):
         origin: Callable[[], tuple[str, str]],
     ) -> None:
         self._record = record
-        self._values: dict[str, Any] = {} if record is None else {k: _Raw(v) for k, v in record.data.items()}
+        # Values stay in their stored JSON form until read, so a request that reads one
+        # key of a large session pays for that key alone. ``_values`` maps each key to
+        # its stored JSON text, or to a live value for the keys in ``_live`` (set in this
+        # request, or a list or dict handed out, which may be mutated in place). A decoded
+        # string, number, boolean or null cannot change in place: it is kept in
+        # ``_scalars`` and its key stays unchanged, with no re-encoding at commit.
+        self._values: dict[str, Any] = {} if record is None else dict(record.data)
+        self._live: dict[str, None] = {}
+        self._scalars: dict[str, Any] = {}
         self._id = None if record is None else record.id
         self._now = now
         self._origin = origin
@@ -84,25 +78,31 @@ class Session(MutableMapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         value = self._values[key]
-        if type(value) is _Raw:
-            decoded = getattr(value, "value", _MISSING)
-            if decoded is not _MISSING:
-                return decoded
-            decoded = decode_value(value.text)
-            if type(decoded) in _IMMUTABLE:
-                value.value = decoded
-                return decoded
-            value = self._values[key] = decoded
+        if key in self._live:
+            return value
+        decoded = self._scalars.get(key, _MISSING)
+        if decoded is not _MISSING:
+            return decoded
+        decoded = decode_value(value)
+        if type(decoded) in _IMMUTABLE:
+            self._scalars[key] = decoded
+        else:
+            self._values[key] = decoded
+            self._live[key] = None
             self._dirty = True
-        return value
+        return decoded
 
     def __setitem__(self, key: str, value: Any) -> None:
         encode_value(key, value)  # fail here, naming the key, not at the end of the request
         self._values[key] = value
+        self._live[key] = None
+        self._scalars.pop(key, None)
         self._dirty = True
 
     def __delitem__(self, key: str) -> None:
         del self._values[key]
+        self._live.pop(key, None)
+        self._scalars.pop(key, None)
         self._dirty = True
 
     def __contains__(self, key: object) -> bool:
@@ -116,7 +116,7 @@ class Session(MutableMapping[str, Any]):
 
     def clear(self) -> None:
         """Drop every key (without decoding them first)."""
-        self._values = {}
+        self._values, self._live, self._scalars = {}, {}, {}
         self._cleared = True
         self._dirty = True
 
@@ -183,7 +183,7 @@ class Session(MutableMapping[str, Any]):
         if self._record is not None:
             self._closed_id = self._record.id
         self._record = None
-        self._values = {}
+        self._values, self._live, self._scalars = {}, {}, {}
         self._user = None
         self._id = None
         self._regenerate = False
@@ -202,23 +202,20 @@ class Session(MutableMapping[str, Any]):
             return _UNCHANGED
         original = {} if self._record is None else self._record.data
         updated = {}
-        touched = False
-        for key, value in self._values.items():
-            if type(value) is not _Raw:
-                touched = True
-                text = encode_value(key, value)
-                if original.get(key) != text:
-                    updated[key] = text
+        for key in self._live:
+            text = encode_value(key, self._values[key])
+            if original.get(key) != text:
+                updated[key] = text
         if self._cleared:
             return DataChanges(updated={k: self._encoded(k) for k in self._values}, clear=True)
-        if not touched and len(self._values) == len(original):
+        if not self._live and len(self._values) == len(original):
             return _UNCHANGED  # only loaded keys, all of them still there
         removed = frozenset(original.keys() - self._values.keys())
         return DataChanges(updated=updated, removed=removed)
 
     def _encoded(self, key: str) -> str:
         value = self._values[key]
-        return value.text if type(value) is _Raw else encode_value(key, value)
+        return encode_value(key, value) if key in self._live else value
 
     def _data(self) -> dict[str, str]:
         """All current data as JSON text, for a record being created."""
