@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, Unpack
 
 from ._types import ASGIApp, Message, Receive, Scope, Send
@@ -42,7 +43,8 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         core = self.core
-        cookie = core.read_credentials(_cookie_header(scope), _id_header(scope, core.id_header))
+        id_header = None if core.id_header is None else _id_header(scope, core.id_header)
+        cookie = core.read_credentials(_cookie_header(scope), id_header)
         record = None
         if cookie.session_id is not None:
             try:
@@ -51,7 +53,8 @@ class SessionMiddleware:
                 logger.exception("session store failed while loading a session")
                 await _unavailable(scope, send)
                 return
-        session, cookie = core.open_session(cookie, record, lambda: _origin(core, scope))
+        # A partial, not a lambda: a closure would turn core and scope into cell variables.
+        session, cookie = core.open_session(cookie, record, partial(_origin, core, scope))
         scope["session"] = session
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
