@@ -76,7 +76,11 @@ def json_values(*, max_leaves: int = 8, printable: bool = False) -> st.SearchStr
     trip unchanged. ``printable`` keeps text to printable characters, for APIs that
     refuse control characters.
     """
-    chars = st.characters(codec="utf-8", categories=("L", "M", "N", "P", "S", "Zs")) if printable else _TEXT_CHARS
+    chars = (
+        st.characters(codec="utf-8", categories=("L", "M", "N", "P", "S"), include_characters=" ")
+        if printable
+        else _TEXT_CHARS
+    )
     edge_strings = [s for s in _EDGE_STRINGS if s.isprintable()] if printable else _EDGE_STRINGS
     scalars = st.one_of(
         st.none(),
