@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import math
 from collections.abc import Awaitable
@@ -15,7 +16,6 @@ from ..records import DataChanges, SessionRecord, encode_value
 from ..stores.base import Store
 from .clock import FakeClock
 from .store_model import StoreModel
-from .strategies import _token
 
 __all__ = ["AsyncStoreLifecycle", "StoreLifecycle", "assert_same_record"]
 
@@ -141,7 +141,8 @@ class StoreLifecycle(RuleBasedStateMachine):
     def _fresh_id(self) -> str:
         # Ids are not drawn: they would only slow shrinking, and each must be unique.
         self._issued += 1
-        return _token(hashlib.sha256(b"session %d" % self._issued).digest())
+        digest = hashlib.sha256(b"session %d" % self._issued).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def _create(self, record: SessionRecord, replaces: str | None, max_per_user: int | None) -> str:
         expected = self.model.create(record, replaces=replaces, max_per_user=max_per_user)

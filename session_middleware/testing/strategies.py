@@ -215,9 +215,9 @@ class CookieForgery:
         elif kind == "shadowed":
             value, carried = f"{_junk(self.noise)}; {cookie_name}={signed}", session_id
         elif kind == "tampered":
-            # The signature's last character carries two unused bits: changing them
-            # can leave the decoded signature intact, so it is never the one changed.
-            index = self.position % (len(signed) - 1)
+            # Any character, the signature's last one included: its two unused bits make a
+            # non-canonical encoding of the same signature, which must be refused too.
+            index = self.position % len(signed)
             value = signed[:index] + _other_char(signed[index], self.position) + signed[index + 1 :]
         elif kind == "truncated":
             value = signed[: self.position % len(signed)]
