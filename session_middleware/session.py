@@ -34,6 +34,8 @@ class Session(MutableMapping[str, Any]):
         "_values",
         "_live",
         "_scalars",
+        "_texts",
+        "_deleted",
         "_id",
         "_now",
         "_origin",
@@ -61,6 +63,10 @@ class Session(MutableMapping[str, Any]):
         self._values: dict[str, Any] = {} if record is None else dict(record.data)
         self._live: dict[str, None] = {}
         self._scalars: dict[str, Any] = {}
+        #: The JSON of live values that cannot change in place, from __setitem__'s check.
+        self._texts: dict[str, str] = {}
+        #: A key was deleted (or cleared) in this request.
+        self._deleted = False
         self._id = None if record is None else record.id
         self._now = now
         self._origin = origin
@@ -93,17 +99,22 @@ class Session(MutableMapping[str, Any]):
         return decoded
 
     def __setitem__(self, key: str, value: Any) -> None:
-        encode_value(key, value)  # fail here, naming the key, not at the end of the request
+        text = encode_value(key, value)  # fail here, naming the key, not at the end of the request
         self._values[key] = value
         self._live[key] = None
         self._scalars.pop(key, None)
+        if type(value) in _IMMUTABLE:
+            self._texts[key] = text  # final: the commit needs no second encoding
+        else:
+            self._texts.pop(key, None)
         self._dirty = True
 
     def __delitem__(self, key: str) -> None:
         del self._values[key]
         self._live.pop(key, None)
         self._scalars.pop(key, None)
-        self._dirty = True
+        self._texts.pop(key, None)
+        self._deleted = self._dirty = True
 
     def __contains__(self, key: object) -> bool:
         return key in self._values
@@ -116,7 +127,7 @@ class Session(MutableMapping[str, Any]):
 
     def clear(self) -> None:
         """Drop every key (without decoding them first)."""
-        self._values, self._live, self._scalars = {}, {}, {}
+        self._values, self._live, self._scalars, self._texts = {}, {}, {}, {}
         self._cleared = True
         self._dirty = True
 
@@ -183,7 +194,7 @@ class Session(MutableMapping[str, Any]):
         if self._record is not None:
             self._closed_id = self._record.id
         self._record = None
-        self._values, self._live, self._scalars = {}, {}, {}
+        self._values, self._live, self._scalars, self._texts = {}, {}, {}, {}
         self._user = None
         self._id = None
         self._regenerate = False
@@ -203,19 +214,21 @@ class Session(MutableMapping[str, Any]):
         original = {} if self._record is None else self._record.data
         updated = {}
         for key in self._live:
-            text = encode_value(key, self._values[key])
+            text = self._texts.get(key) or encode_value(key, self._values[key])
             if original.get(key) != text:
                 updated[key] = text
         if self._cleared:
             return DataChanges(updated={k: self._encoded(k) for k in self._values}, clear=True)
         if not self._live and len(self._values) == len(original):
             return _UNCHANGED  # only loaded keys, all of them still there
-        removed = frozenset(original.keys() - self._values.keys())
+        removed = frozenset(original.keys() - self._values.keys()) if self._deleted else frozenset()
         return DataChanges(updated=updated, removed=removed)
 
     def _encoded(self, key: str) -> str:
         value = self._values[key]
-        return encode_value(key, value) if key in self._live else value
+        if key not in self._live:
+            return str(value)  # the stored JSON text itself
+        return self._texts.get(key) or encode_value(key, value)
 
     def _data(self) -> dict[str, str]:
         """All current data as JSON text, for a record being created."""
