@@ -153,7 +153,12 @@ class DataChanges:
         return self.clear or bool(self.updated) or bool(self.removed)
 
     def apply(self, data: Mapping[str, str]) -> dict[str, str]:
-        merged = {} if self.clear else {k: v for k, v in data.items() if k not in self.removed}
+        if self.clear:
+            merged = {}
+        elif self.removed:
+            merged = {k: v for k, v in data.items() if k not in self.removed}
+        else:
+            merged = dict(data)
         merged.update(self.updated)
         return merged
 
