@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import HealthCheck, Phase, settings
 
 from tests.support import fixtures
@@ -30,3 +32,15 @@ HUNT = settings(
     phases=[Phase.explicit, Phase.generate, Phase.shrink],
     suppress_health_check=list(HealthCheck),
 )
+
+_STEP = re.compile(r"^(?:[\w, ]+ = )?state\.(\w+)\(")
+
+
+def rule_steps(notes: list[str]) -> list[str]:
+    """The rules a reported counterexample runs (invariant checks and teardown left out)."""
+    steps = []
+    for note in notes:
+        match = _STEP.match(note)
+        if match and not match.group(1).endswith("lists_match_model") and match.group(1) != "teardown":
+            steps.append(match.group(1))
+    return steps

@@ -19,7 +19,7 @@ from tests.support.redis_server import RedisServer
 from .apps import FlaskApp, RawASGI, RawWSGI, StarletteApp
 from .broken import api_that_revokes_nothing, login_keeping_the_old_id
 from .buggy_stores import IndexKeepsExpired, SaveFromStaleRead, TouchDoesNotSlide
-from .conftest import HUNT, RUNS
+from .conftest import HUNT, RUNS, rule_steps
 
 
 class CappedASGI(RawASGI):
@@ -70,9 +70,9 @@ def _hunt(machine: type[RuleBasedStateMachine]) -> AssertionError:
     """Run a machine that must fail; return its error after checking the counterexample."""
     with pytest.raises(AssertionError) as caught:
         run_state_machine_as_test(machine, settings=HUNT)
-    steps = [note for note in getattr(caught.value, "__notes__", []) if note.startswith("state.")]
+    steps = rule_steps(getattr(caught.value, "__notes__", []))
     assert steps, "no counterexample was reported"
-    assert len(steps) <= 12, f"counterexample not shrunk: {len(steps)} steps"
+    assert len(steps) <= 6, f"counterexample not shrunk: {steps}"
     return caught.value
 
 
