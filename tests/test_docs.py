@@ -120,3 +120,48 @@ def test_app_detection_tells_asgi_from_wsgi() -> None:
 
     assert is_asgi(asgi_function) and is_asgi(AsgiObject())
     assert not is_asgi(wsgi_function)
+
+
+_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.M)
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to dashes."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.M | re.S)
+    return {slug(h) for h in _HEADING.findall(text)}
+
+
+#: Pages written alongside their own code (the benchmark results, say): a link to one of
+#: them may precede it. Every other link must resolve, and anchors are checked once a page exists.
+MAY_FOLLOW = frozenset({"rest-api.md", "stores.md", "testing.md", "benchmarks.md"})
+
+
+@pytest.mark.parametrize("path", doc_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(path: Path) -> None:
+    """Links between the docs, to the examples and to pictures point at something real."""
+    broken = []
+    for target in _LINK.findall(path.read_text(encoding="utf-8")):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):
+            continue  # http:, https:, mailto:
+        file_part, _, fragment = target.partition("#")
+        linked = (path.parent / file_part).resolve() if file_part else path
+        if not linked.exists():
+            if not (linked.parent == ROOT / "docs" and linked.name in MAY_FOLLOW):
+                broken.append(target)
+        elif fragment and linked.suffix == ".md" and fragment not in anchors(linked):
+            broken.append(target)
+    assert broken == []
+
+
+def test_slugs_follow_github() -> None:
+    assert (
+        slug("The REST API: `api_path`, `api_token`, `api_authorize`")
+        == "the-rest-api-api_path-api_token-api_authorize"
+    )
+    assert slug("`store` and `clock`") == "store-and-clock"
