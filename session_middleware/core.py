@@ -39,6 +39,10 @@ DEFAULT_IDLE_TIMEOUT = 24 * 3600.0
 DEFAULT_ABSOLUTE_TIMEOUT = 14 * 24 * 3600.0
 DEFAULT_COOKIE_NAME = "session"
 DEFAULT_API_PATH = "/sessions"
+#: How many verified Cookie headers a middleware remembers (see ``read_cookie``), and
+#: the longest it remembers; about 4096 * 400 bytes for typical headers.
+COOKIE_MEMO_SIZE = 4096
+COOKIE_MEMO_MAX_HEADER = 1024
 #: Seconds a client is told to wait when the store is unavailable.
 RETRY_AFTER_SECONDS = 2
 
@@ -121,6 +125,7 @@ class SessionCore:
         if "secret_key" not in opts:
             raise TypeError("secret_key is required")
         self.signer = CookieSigner(normalize_secret_keys(opts["secret_key"]))
+        self._cookie_memo: dict[str, CookieState] = {}
         store, clock = opts.get("store"), opts.get("clock")
         if store is not None and clock is not None and store.clock is not clock:
             raise ValueError("pass clock= to your store; the middleware uses the store's clock")
@@ -210,6 +215,13 @@ class SessionCore:
         """
         if not header:
             return NO_COOKIE
+        # A browser sends the same Cookie header on every request, and the answer for a
+        # header is a function of the header and the keys alone. Only headers whose
+        # session cookie verified are remembered, by the whole header: a hit needs the
+        # exact signed cookie; anything forged or odd always takes the full path below.
+        known = self._cookie_memo.get(header)
+        if known is not None:
+            return known
         values = session_cookie_values(header, self.cookie_name)
         if not values:
             return NO_COOKIE
@@ -226,7 +238,12 @@ class SessionCore:
         if found is None:
             logger.debug("session cookie with a bad signature ignored")
             return BAD_COOKIE
-        return CookieState(found.session_id, current_key=found.current_key)
+        state = CookieState(found.session_id, current_key=found.current_key)
+        if len(header) <= COOKIE_MEMO_MAX_HEADER:
+            if len(self._cookie_memo) >= COOKIE_MEMO_SIZE:
+                self._cookie_memo.clear()
+            self._cookie_memo[header] = state
+        return state
 
     def read_credentials(self, cookie_header: str | None, id_header: str | None) -> CookieState:
         """The signed id of a request: from ``id_header`` when configured and sent (not

@@ -18,8 +18,6 @@ MIN_SECRET_BYTES = 32
 _HOW_TO = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
 # id + "." + base64 SHA-256 signature (43 characters); anything longer is not ours.
 MAX_COOKIE_VALUE_LENGTH = SESSION_ID_LENGTH + 1 + 43
-#: How many verified cookie values a signer remembers (about 300 bytes each).
-VERIFIED_CACHE_SIZE = 4096
 
 
 def normalize_secret_keys(secret_key: str | bytes | Sequence[str | bytes]) -> list[bytes]:
@@ -89,21 +87,12 @@ class CookieSigner:
         # itsdangerous derives the HMAC key from each secret on every call; derive once
         # (newest first, the order keys are tried in) and verify with the same HMAC.
         self._keys = [_HmacSha256(self._newest.derive_key(key)) for key in reversed(secret_keys)]
-        # Values that verified, by the whole value: a browser sends the same cookie on
-        # every request. Only a value that passed the HMAC check is remembered, so a hit
-        # needs the exact signed value and anything forged always takes the constant-time
-        # check. The keys never change for a signer, so an answer never goes stale (a
-        # session closed meanwhile is the store's business). Bounded: cleared when full.
-        self._verified: dict[str, VerifiedCookie] = {}
 
     def sign(self, session_id: str) -> str:
         return self._newest.sign(session_id).decode()
 
     def verify(self, value: str) -> VerifiedCookie | None:
         """The session id in a cookie value, or ``None`` if it is not a valid signature."""
-        known = self._verified.get(value)
-        if known is not None:
-            return known
         if len(value) != MAX_COOKIE_VALUE_LENGTH or not value.isascii() or value[SESSION_ID_LENGTH] != ".":
             return None
         session_id = value[:SESSION_ID_LENGTH]
@@ -113,9 +102,5 @@ class CookieSigner:
         for index, key in enumerate(self._keys):
             expected = urlsafe_b64encode(key.digest(message)).rstrip(b"=")
             if hmac.compare_digest(expected, signature):
-                verified = VerifiedCookie(session_id, current_key=index == 0)
-                if len(self._verified) >= VERIFIED_CACHE_SIZE:
-                    self._verified.clear()
-                self._verified[value] = verified
-                return verified
+                return VerifiedCookie(session_id, current_key=index == 0)
         return None
