@@ -13,6 +13,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from session_middleware import MemoryStore, SessionRecord
 from session_middleware.records import DataChanges, new_session_id
 from session_middleware.session import Session
+from session_middleware.testing.clock import FakeClock as _KitClock
 from sessions_api import create_asgi_app, create_wsgi_app
 
 Kind = Literal["asgi", "wsgi"]
@@ -21,17 +22,11 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 BASE = "http://testserver"
 
 
-class FakeClock:
-    """Epoch seconds that move only when a test says so."""
+class FakeClock(_KitClock):
+    """The testing kit's clock from a fixed start, so dates in tests are stable."""
 
     def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def tick(self, seconds: float = 1.0) -> None:
-        self.now += seconds
+        super().__init__(start)
 
 
 class Harness:

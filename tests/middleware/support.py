@@ -24,6 +24,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from session_middleware import MemoryStore, Session, SessionMiddleware, WSGISessionMiddleware
 from session_middleware.records import DataChanges, SessionRecord
 from session_middleware.signing import COOKIE_SALT
+from session_middleware.testing.clock import FakeClock as _KitClock
 
 KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 OLD_KEY = "older-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -34,17 +35,15 @@ Kind = Literal["asgi", "wsgi", "starlette", "flask"]
 ASGI_KINDS = ("asgi", "starlette")
 
 
-class FakeClock:
-    """A clock tests move by hand, so nothing ever sleeps."""
+class FakeClock(_KitClock):
+    """The testing kit's clock from a fixed start, so dates in tests are stable."""
 
     def __init__(self, now: float = T0) -> None:
-        self.now = now
+        super().__init__(now)
 
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+    def rewind(self, seconds: float) -> None:
+        """Move back in time: only for proving a record was deleted, not merely expired."""
+        self._now -= seconds
 
 
 # -- a store that counts, fails and pauses on demand ---------------------------------

@@ -71,9 +71,9 @@ def test_absolute_timeout_is_not_extended_by_activity(make: Callable[..., Harnes
         record = h.store.peek(browser.session_id or "")
         assert record is not None and record.absolute_expiry == opened + DAY
         assert record.expires_at <= opened + DAY
-    h.clock.now = opened + DAY - 1
+    h.clock.set(opened + DAY - 1)
     assert alive(browser)
-    h.clock.now = opened + DAY
+    h.clock.set(opened + DAY)
     assert not alive(browser)
 
 

@@ -1,24 +1,12 @@
-"""A controllable clock for stores and middleware under test."""
+"""The clock for stores and middleware under test: the testing kit's, from a fixed start."""
 
 from __future__ import annotations
 
+from session_middleware.testing.clock import FakeClock as _KitClock
 
-class FakeClock:
-    """A clock that only moves when told to (``tick``), in epoch seconds.
 
-    Pass it as ``clock=`` to a store; every store decides expiry with its clock, so a
-    test can jump past an idle or absolute timeout instantly.
-    """
+class FakeClock(_KitClock):
+    """The testing kit's clock from a fixed start, so dates in tests are stable."""
 
     def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = float(start)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def tick(self, seconds: float) -> float:
-        """Move forward by ``seconds`` (never backwards) and return the new time."""
-        if seconds < 0:
-            raise ValueError("a clock does not run backwards")
-        self.now += seconds
-        return self.now
+        super().__init__(start)
