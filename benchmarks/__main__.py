@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--skip", action="append", default=[], choices=["inprocess", "scale", "e2e", "redis"])
     parser.add_argument("--e2e-seconds", type=float)
     args = parser.parse_args()
-    args.repetitions = args.repetitions or (3 if args.quick else 9)
+    args.repetitions = args.repetitions or (3 if args.quick else 11)
     args.requests = args.requests or (200 if args.quick else 1500)
     args.warmup = args.warmup if args.warmup is not None else args.requests // 10
     args.e2e_seconds = args.e2e_seconds or (1.0 if args.quick else 5.0)

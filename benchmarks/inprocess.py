@@ -100,8 +100,8 @@ async def check(cell: Cell) -> None:
     cell.set_cookie = bool(response.header_values("set-cookie"))
 
 
-async def time_cell(cell: Cell, requests: int, warmup: int) -> float:
-    """One repetition of one cell: the median per-request time in microseconds."""
+async def time_cell(cell: Cell, requests: int, warmup: int) -> list[int]:
+    """One block of one cell: ``warmup`` untimed requests, then ``requests`` timed ones (ns)."""
     app, template = cell.stack.app, cell.template
     clock = time.perf_counter_ns
     samples: list[int] = []
@@ -121,7 +121,7 @@ async def time_cell(cell: Cell, requests: int, warmup: int) -> float:
             elapsed = clock() - start
             if i >= warmup:
                 samples.append(elapsed)
-    return median_ns(samples)
+    return samples
 
 
 async def run_repetitions(
@@ -132,14 +132,25 @@ async def run_repetitions(
     warmup: int,
     seed: int,
     progress: Callable[[str], None],
+    blocks: int = 5,
 ) -> None:
+    """Each repetition times every cell in ``blocks`` rounds of ``requests / blocks``
+    requests, each round in a fresh random order, so that cells compared with each other
+    are measured close together in time: load that comes and goes on the machine then
+    shifts ours and the peers alike. A cell's result for the repetition is the median of
+    all its requests in it."""
     rng = random.Random(seed)
+    per_block = max(1, requests // blocks)
     for rep in range(repetitions):
-        order = cells[:]
-        rng.shuffle(order)
         started = time.monotonic()
-        for cell in order:
-            cell.medians.append(await time_cell(cell, requests, warmup))
+        samples: dict[int, list[int]] = {id(cell): [] for cell in cells}
+        for block in range(blocks):
+            order = cells[:]
+            rng.shuffle(order)
+            for cell in order:
+                samples[id(cell)] += await time_cell(cell, per_block, warmup if block == 0 else warmup // 5)
+        for cell in cells:
+            cell.medians.append(median_ns(samples[id(cell)]))
         progress(f"  repetition {rep + 1}/{repetitions}: {time.monotonic() - started:.1f} s")
 
 

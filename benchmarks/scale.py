@@ -56,7 +56,7 @@ def fill(store: MemoryStore, count: int, rng: random.Random) -> list[str]:
     return ids
 
 
-async def time_b(app: Any, templates: list[dict[str, Any]], requests: int) -> float:
+async def time_b(app: Any, templates: list[dict[str, Any]], requests: int) -> list[int]:
     clock = time.perf_counter_ns
     samples = []
     for i in range(requests):
@@ -64,7 +64,7 @@ async def time_b(app: Any, templates: list[dict[str, Any]], requests: int) -> fl
         start = clock()
         await app(scope, receive, discard)
         samples.append(clock() - start)
-    return median_ns(samples)
+    return samples
 
 
 def time_listing(store: MemoryStore, calls: int) -> float:
@@ -100,13 +100,19 @@ async def measure(large: int, small: int, repetitions: int, requests: int, seed:
 
     medians: dict[str, list[float]] = {name: [] for name in stacks}
     listing: dict[str, list[float]] = {"large": [], "small": []}
+    blocks = 5  # interleaved rounds per repetition, as in the in-process run
+    per_block = max(1, requests // blocks)
     for _ in range(repetitions):
-        order = list(stacks)
-        rng.shuffle(order)
-        for name in order:
-            app, templates = stacks[name]
-            await time_b(app, templates, requests // 5)  # warm-up
-            medians[name].append(await time_b(app, templates, requests))
+        samples: dict[str, list[int]] = {name: [] for name in stacks}
+        for _block in range(blocks):
+            order = list(stacks)
+            rng.shuffle(order)
+            for name in order:
+                app, templates = stacks[name]
+                await time_b(app, templates, per_block // 5)  # warm-up
+                samples[name] += await time_b(app, templates, per_block)
+        for name in stacks:
+            medians[name].append(median_ns(samples[name]))
         listing["large"].append(time_listing(big_store, 500))
         listing["small"].append(time_listing(small_store, 500))
     over_large = [m - f for m, f in zip(medians["large"], medians["floor"], strict=True)]
@@ -133,7 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=1_000)
-    parser.add_argument("--repetitions", type=int, default=7)
+    parser.add_argument("--repetitions", type=int, default=9)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args()
