@@ -1,0 +1,100 @@
+"""The benchmark harness measures what it claims: cells checked, ratios paired, commands counted."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from benchmarks import stacks
+from benchmarks.inprocess import Cell, prepare_cells, run_repetitions
+from benchmarks.redis_server import redis_server
+from benchmarks.report import InProcess, outcomes
+from benchmarks.stats import Summary, overheads, paired_ratios
+from benchmarks.targets import RatioTarget, check_ratio
+
+
+def test_overheads_and_ratios_pair_each_repetition() -> None:
+    ours = overheads([10.0, 20.0, 3.0], [1.0, 2.0, 3.0])
+    peer = overheads([19.0, 20.0, 3.02], [1.0, 2.0, 3.0])
+    assert ours == [9.0, 18.0, 0.0]
+    ratios = paired_ratios(ours, peer)
+    assert ratios[:2] == [0.5, 1.0]
+    assert ratios[2] == float("inf")  # a peer within timer noise of its floor gives no ratio
+    assert Summary.of(ratios[:2]) == Summary(0.75, 0.5, 1.0)
+
+
+def test_a_ratio_target_also_needs_the_command_count() -> None:
+    target = RatioTarget("ours", "peer", "b", 0.5, commands=1)
+    good = Summary(0.4, 0.3, 0.6)
+    assert check_ratio(target, good, 1.0).met is True
+    assert check_ratio(target, good, 2.0).met is False
+    assert check_ratio(target, Summary(0.6, 0.5, 0.7), 1.0).met is False
+    assert check_ratio(target, None, None).met is None
+
+
+def _cell(stack: str, family: str, scenario: str, medians: list[float], *, floor: bool = False) -> dict[str, Any]:
+    return {
+        "stack": stack,
+        "label": stack,
+        "family": family,
+        "is_floor": floor,
+        "redis": False,
+        "scenario": scenario,
+        "medians": medians,
+        "set_cookie": False,
+        "commands": {},
+    }
+
+
+def test_each_side_of_a_ratio_is_measured_against_its_own_floor() -> None:
+    doc = {
+        "cells": [
+            _cell("asgi-floor", "asgi", "b", [1.0, 2.0], floor=True),
+            _cell("asgi-ours-memory", "asgi", "b", [3.0, 6.0]),
+            _cell("flask-floor", "flask", "b", [100.0, 90.0], floor=True),
+            _cell("flask-cookie", "flask", "b", [104.0, 98.0]),
+        ]
+    }
+    data = InProcess(doc)
+    ratio = data.ratio("asgi-ours-memory", "flask-cookie", "b")
+    assert ratio is not None
+    assert (ratio.low, ratio.high) == (0.5, 0.5)  # 2/4 and 4/8, not against the other family's floor
+    met = [o for o in outcomes({"inprocess": doc}) if o.target.startswith("asgi-ours-memory (b)")]
+    assert [o.met for o in met] == [None]  # the Starlette cell was not run
+
+
+def test_a_short_run_checks_and_times_every_cell() -> None:
+    async def run() -> list[Cell]:
+        chosen = [stacks.asgi_floor(), stacks.ours_asgi_memory(), stacks.starlette_cookie()]
+        chosen += [stacks.wsgi_floor(), stacks.ours_wsgi_memory()]
+        cells = await prepare_cells(chosen, ["a", "b", "c", "d"])
+        await run_repetitions(cells, repetitions=2, requests=20, warmup=2, seed=1, progress=lambda _: None, blocks=2)
+        return cells
+
+    cells = asyncio.run(run())
+    assert len(cells) == 20
+    assert all(len(c.medians) == 2 and all(m > 0 for m in c.medians) for c in cells)
+    cookies = {(c.stack.key, c.scenario): c.set_cookie for c in cells}
+    assert cookies[("asgi-starlette", "c")] is True  # Starlette resends the whole cookie on a write
+    assert not any(cookies[("asgi-ours-memory", s)] for s in "abcd")  # ours keeps its cookie
+
+
+def test_a_stack_that_does_not_keep_its_session_is_refused() -> None:
+    broken = stacks.asgi_floor()
+    broken.is_floor = False  # claims sessions, but never sets a cookie
+    with pytest.raises(RuntimeError, match="no session cookie in the response"):
+        asyncio.run(prepare_cells([broken], ["b"]))
+
+
+def test_the_command_counter_sees_what_clients_send_not_script_internals() -> None:
+    with redis_server() as server, server.client() as client:
+        client.ping()
+        server.reset_stats()
+        with server.sent_commands() as sent:
+            client.set("a", "1")
+            client.eval("redis.call('GET', KEYS[1]); return redis.call('INCR', KEYS[1])", 1, "a")
+        assert sent == {"set": 1, "eval": 1}
+        ran = server.command_counts()
+        assert ran["incr"] == 1 and ran["get"] == 1 and ran["set"] == 1
