@@ -40,8 +40,8 @@ from .base import Clock
 # going through a thread pool.
 #
 # Memory: an entry keeps a small user or data mapping as a flat tuple rather than a
-# dict, and interns the address and client strings (sessions share User-Agents); a session with
-# a user and 100 bytes of data takes under 1 KiB (see docs/benchmarks.md).
+# dict, and interns the address and client strings (sessions share User-Agents); a
+# session with a user and 100 bytes of data takes under 1 KiB (docs/benchmarks.md).
 
 
 # A small mapping (a user's id and name, a session's one or two keys) is kept as a
