@@ -368,7 +368,7 @@ class SessionCore:
         )
 
     def _regenerated(self, session: Session, record: SessionRecord) -> SessionRecord:
-        if session._user is not None and (record.user is None or session._user != record.user):
+        if session._logged_in:
             # A login starts a new session for that user: new times, this device.
             return self._new_record(session, session._origin())
         return replace(record, id=session.id, user=session._user, data=session._data())

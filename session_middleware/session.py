@@ -44,6 +44,7 @@ class Session(MutableMapping[str, Any]):
         "_regenerate",
         "_cleared",
         "_dirty",
+        "_logged_in",
     )
 
     def __init__(
@@ -79,6 +80,8 @@ class Session(MutableMapping[str, Any]):
         #: The data may differ from what was loaded: a key was set, deleted or cleared, or
         #: a list or dict was handed out (it can be mutated in place).
         self._dirty = False
+        #: ``login()`` was called: the stored session starts afresh for that user.
+        self._logged_in = False
 
     # -- mapping ---------------------------------------------------------------------
 
@@ -180,9 +183,14 @@ class Session(MutableMapping[str, Any]):
         """Bind the session to ``user`` (a mapping with a string ``id`` and optional
         ``name``) and give it a new id, so an id known before login is worthless after.
 
+        A login is a new authentication: the session starts afresh for that user, with
+        ``opened``, the absolute timeout, ``address`` and ``client`` taken from this
+        request, even when the same user logs in again. The data is kept.
+
         :raises TypeError, ValueError: if ``user`` is not a valid user mapping.
         """
         self._user = validate_user(user)
+        self._logged_in = True
         self.regenerate()
 
     def logout(self) -> None:
@@ -199,6 +207,7 @@ class Session(MutableMapping[str, Any]):
         self._id = None
         self._regenerate = False
         self._cleared = False
+        self._logged_in = False
 
     def regenerate(self) -> None:
         """Move the data to a new id; the old id stops working when the request ends."""

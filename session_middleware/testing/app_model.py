@@ -45,6 +45,8 @@ class Visit:
     values: dict[str, Any] = field(default_factory=dict)
     closed_id: str | None = None
     regenerate: bool = False
+    #: A login happened: the stored session starts afresh (new times, this device).
+    logged_in: bool = False
     cleared: bool = False
     status: int = 200
 
@@ -78,12 +80,13 @@ class Visit:
             self.values[key] = [*current, item] if isinstance(current, list) else [item]
         elif action == "login":
             self.user = dict(payload["user"])
+            self.logged_in = True
             self.regenerate = self.record is not None
         elif action == "logout":
             if self.record is not None:
                 self.closed_id = self.record.id
             self.record, self.user, self.values = None, None, {}
-            self.regenerate = self.cleared = False
+            self.regenerate = self.cleared = self.logged_in = False
         elif action == "regenerate":
             self.regenerate = self.record is not None
         elif action != "state":
@@ -195,7 +198,7 @@ class AppModel:
         )
 
     def _regenerated(self, visit: Visit, record: SessionRecord, new_id: str | None) -> SessionRecord:
-        if visit.user is not None and (record.user is None or visit.user != dict(record.user)):
+        if visit.logged_in:
             return self._new_record(visit, new_id)  # a login: a new session on this device
         return replace(record, id=new_id or self.UNSENT, user=visit.user, data=visit.encoded())
 

@@ -87,6 +87,18 @@ def test_a_new_login_starts_a_new_absolute_lifetime(make: Callable[..., Harness]
     assert alive(browser)
 
 
+def test_logging_in_again_as_the_same_user_is_a_new_authentication(make: Callable[..., Harness], kind: Kind) -> None:
+    h = make(kind, absolute_timeout=DAY)
+    browser = Browser(h)
+    browser.get("/login?id=u1")
+    h.clock.advance(20 * HOUR)
+    browser.get("/login?id=u1")
+    record = h.store.peek(browser.session_id or "")
+    assert record is not None and record.opened == h.clock() and record.absolute_expiry == h.clock() + DAY
+    h.clock.advance(20 * HOUR)  # 40 hours after the first login, 20 after the second
+    assert alive(browser)
+
+
 def test_clock_option_drives_the_default_store(clock: FakeClock, raw_kind: Kind) -> None:
     app: Any
     if raw_kind == "asgi":
