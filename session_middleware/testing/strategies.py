@@ -6,7 +6,7 @@ import base64
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from hypothesis import strategies as st
 from itsdangerous import Signer
@@ -45,18 +45,7 @@ CookieKind = Literal[
 #: Every kind of cookie :func:`cookie_cases` makes. Only ``valid`` and ``shadowed`` (a
 #: valid cookie behind an invalid duplicate) name a session; ``absent`` has no session
 #: cookie at all; every other kind is a session cookie that must be ignored and cleared.
-COOKIE_KINDS: tuple[CookieKind, ...] = (
-    "valid",
-    "shadowed",
-    "tampered",
-    "truncated",
-    "foreign_key",
-    "foreign_salt",
-    "unsigned",
-    "garbage",
-    "empty",
-    "absent",
-)
+COOKIE_KINDS: tuple[CookieKind, ...] = get_args(CookieKind)
 
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _TOKEN_ALPHABET = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # noqa: S105 - cookie-name characters, not a secret
