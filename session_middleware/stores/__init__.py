@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .base import AsyncFromSync as AsyncFromSync
 from .base import Clock as Clock
 from .base import Store as Store
 from .memory import MemoryStore as MemoryStore
@@ -11,7 +12,7 @@ from .memory import MemoryStore as MemoryStore
 if TYPE_CHECKING:
     from .redis import RedisStore as RedisStore
 
-__all__ = ["Clock", "MemoryStore", "RedisStore", "Store"]
+__all__ = ["AsyncFromSync", "Clock", "MemoryStore", "RedisStore", "Store"]
 
 
 def __getattr__(name: str) -> Any:

@@ -113,3 +113,48 @@ class Store(Protocol):
     async def aclose(self) -> None:
         """Release connections held for the async methods."""
         ...
+
+
+class AsyncFromSync:
+    """The async twins of a store whose sync methods never block (memory, a dict).
+
+    Each ``a``-method calls its sync method directly: a thread pool would only add
+    cost when nothing waits on I/O. A store that blocks (network, disk) must not use it.
+    """
+
+    async def acreate(
+        self: Store,
+        record: SessionRecord,
+        *,
+        replaces: str | None = None,
+        max_per_user: int | None = None,
+    ) -> bool:
+        return self.create(record, replaces=replaces, max_per_user=max_per_user)
+
+    async def aload_and_touch(self: Store, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
+        return self.load_and_touch(session_id, user_id=user_id)
+
+    async def asave_changes(self: Store, session_id: str, changes: DataChanges) -> bool:
+        return self.save_changes(session_id, changes)
+
+    async def adelete(self: Store, session_id: str) -> bool:
+        return self.delete(session_id)
+
+    async def alist_by_user(self: Store, user_id: str) -> list[SessionRecord]:
+        return self.list_by_user(user_id)
+
+    async def afind_by_client(self: Store, user_id: str, address: str, client: str) -> SessionRecord | None:
+        return self.find_by_client(user_id, address, client)
+
+    async def aclose_by_user(
+        self: Store,
+        user_id: str,
+        *,
+        address: str | None = None,
+        client: str | None = None,
+        keep: str | None = None,
+    ) -> int:
+        return self.close_by_user(user_id, address=address, client=client, keep=keep)
+
+    async def aclose(self: Store) -> None:
+        self.close()

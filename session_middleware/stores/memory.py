@@ -13,7 +13,7 @@ from typing import Any
 from cachetools import Cache, LRUCache
 
 from ..records import DataChanges, SessionRecord
-from .base import Clock
+from .base import AsyncFromSync, Clock
 
 # Theory of operation
 # -------------------
@@ -219,7 +219,7 @@ class _Sessions(LRUCache[str, _Entry]):
                 del self.by_user[user_id]
 
 
-class MemoryStore:
+class MemoryStore(AsyncFromSync):
     """Sessions in this process's memory: the default store.
 
     Fast and dependency-free, but each process has its own sessions: with several
@@ -345,42 +345,3 @@ class MemoryStore:
     def _user_entries(self, user_id: str) -> list[_Entry]:
         self._sessions.expire(self.clock())
         return self._sessions.user_entries(user_id)
-
-    # -- async twins: nothing here blocks, so they call the sync methods ---------------
-
-    async def acreate(
-        self,
-        record: SessionRecord,
-        *,
-        replaces: str | None = None,
-        max_per_user: int | None = None,
-    ) -> bool:
-        return self.create(record, replaces=replaces, max_per_user=max_per_user)
-
-    async def aload_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
-        return self.load_and_touch(session_id, user_id=user_id)
-
-    async def asave_changes(self, session_id: str, changes: DataChanges) -> bool:
-        return self.save_changes(session_id, changes)
-
-    async def adelete(self, session_id: str) -> bool:
-        return self.delete(session_id)
-
-    async def alist_by_user(self, user_id: str) -> list[SessionRecord]:
-        return self.list_by_user(user_id)
-
-    async def afind_by_client(self, user_id: str, address: str, client: str) -> SessionRecord | None:
-        return self.find_by_client(user_id, address, client)
-
-    async def aclose_by_user(
-        self,
-        user_id: str,
-        *,
-        address: str | None = None,
-        client: str | None = None,
-        keep: str | None = None,
-    ) -> int:
-        return self.close_by_user(user_id, address=address, client=client, keep=keep)
-
-    async def aclose(self) -> None:
-        """Nothing to release; present for the Store protocol."""

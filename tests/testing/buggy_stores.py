@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from session_middleware.records import DataChanges, SessionRecord
+from session_middleware.stores.base import AsyncFromSync
 
 
-class DictStore:
+class DictStore(AsyncFromSync):
     """Records by id plus a per-user index, expired lazily at the start of each operation."""
 
     def __init__(self, *, clock: Callable[[], float]) -> None:
@@ -96,34 +97,6 @@ class DictStore:
         return len(doomed)
 
     def close(self) -> None:
-        pass
-
-    async def acreate(
-        self, record: SessionRecord, *, replaces: str | None = None, max_per_user: int | None = None
-    ) -> bool:
-        return self.create(record, replaces=replaces, max_per_user=max_per_user)
-
-    async def aload_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
-        return self.load_and_touch(session_id, user_id=user_id)
-
-    async def asave_changes(self, session_id: str, changes: DataChanges) -> bool:
-        return self.save_changes(session_id, changes)
-
-    async def adelete(self, session_id: str) -> bool:
-        return self.delete(session_id)
-
-    async def alist_by_user(self, user_id: str) -> list[SessionRecord]:
-        return self.list_by_user(user_id)
-
-    async def afind_by_client(self, user_id: str, address: str, client: str) -> SessionRecord | None:
-        return self.find_by_client(user_id, address, client)
-
-    async def aclose_by_user(
-        self, user_id: str, *, address: str | None = None, client: str | None = None, keep: str | None = None
-    ) -> int:
-        return self.close_by_user(user_id, address=address, client=client, keep=keep)
-
-    async def aclose(self) -> None:
         pass
 
 
