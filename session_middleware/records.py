@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 #: Bytes of randomness in a session id (256 bits), rendered as 43 base64url characters.
 SESSION_ID_BYTES = 32
@@ -63,22 +62,35 @@ def decode_value(text: str) -> Any:
     return value if end == len(text) else json.loads(text)
 
 
+def _user_error(user: object) -> Exception | None:
+    """What is wrong with ``user`` as a session's user, or ``None``."""
+    if not isinstance(user, Mapping):
+        return TypeError(f"user must be a mapping with a string 'id', not {type(user).__name__}")
+    user_id = user.get("id")
+    if not isinstance(user_id, str):
+        return TypeError("user['id'] must be a str")
+    if not user_id or len(user_id) > 256 or not user_id.isprintable():
+        return ValueError("user['id'] must be 1 to 256 printable characters")
+    name = user.get("name")
+    if name is not None and not isinstance(name, str):
+        return TypeError("user['name'] must be a str or absent")
+    return None
+
+
+def is_user(user: object) -> TypeGuard[dict[str, Any]]:
+    """Whether ``user``, decoded from a store, is a dict :func:`validate_user` accepts."""
+    return isinstance(user, dict) and _user_error(user) is None
+
+
 def validate_user(user: Mapping[str, Any]) -> dict[str, Any]:
     """Check a user mapping (string ``id``, optional string ``name``) and copy it.
 
     :raises TypeError: if it is not a mapping or a field has the wrong type.
     :raises ValueError: if ``id`` is empty or too long.
     """
-    if not isinstance(user, Mapping):
-        raise TypeError(f"user must be a mapping with a string 'id', not {type(user).__name__}")
-    user_id = user.get("id")
-    if not isinstance(user_id, str):
-        raise TypeError("user['id'] must be a str")
-    if not user_id or len(user_id) > 256 or not user_id.isprintable():
-        raise ValueError("user['id'] must be 1 to 256 printable characters")
-    name = user.get("name")
-    if name is not None and not isinstance(name, str):
-        raise TypeError("user['name'] must be a str or absent")
+    error = _user_error(user)
+    if error is not None:
+        raise error
     # The user travels as JSON too; the round trip also makes a deep copy, so the
     # caller's nested values (a list of roles) are never shared with a stored record.
     copied: dict[str, Any] = decode_value(encode_value("user", dict(user)))
@@ -161,37 +173,3 @@ class DataChanges:
             merged = dict(data)
         merged.update(self.updated)
         return merged
-
-
-def record_to_json(record: SessionRecord) -> dict[str, Any]:
-    """The record as a JSON object (data decoded), for stores that serialize whole records."""
-    return {
-        "v": RECORD_FORMAT,
-        "id": record.id,
-        "opened": record.opened,
-        "last_request": record.last_request,
-        "idle_timeout": record.idle_timeout,
-        "absolute_expiry": record.absolute_expiry,
-        "address": record.address,
-        "client": record.client,
-        "user": None if record.user is None else dict(record.user),
-    }
-
-
-def record_from_json(obj: Any, data: Mapping[str, str]) -> SessionRecord | None:
-    """Rebuild a record written by :func:`record_to_json`; ``None`` if it does not fit."""
-    if not isinstance(obj, dict) or obj.get("v") != RECORD_FORMAT:
-        return None
-    try:
-        numbers = [obj[k] for k in ("opened", "last_request", "idle_timeout", "absolute_expiry")]
-        if not all(isinstance(n, (int, float)) and math.isfinite(n) for n in numbers):
-            return None
-        sid, address, client, user = obj["id"], obj["address"], obj["client"], obj["user"]
-        if not (isinstance(sid, str) and isinstance(address, str) and isinstance(client, str)):
-            return None
-        if user is not None:
-            user = validate_user(user)
-    except (KeyError, TypeError, ValueError):
-        return None
-    opened, last_request, idle, absolute = (float(n) for n in numbers)
-    return SessionRecord(sid, opened, last_request, idle, absolute, address, client, user, dict(data))

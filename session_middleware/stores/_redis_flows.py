@@ -44,7 +44,6 @@ from ._redis_schema import (
     INDEX_REMOVE,
     LOAD_AND_TOUCH,
     SAVE_CHANGES,
-    VERSION,
     Command,
     Eval,
     Keys,
@@ -82,15 +81,16 @@ def _best_effort(op: Op, what: str) -> Flow[None]:
 
 
 def load_and_touch(keys: Keys, session_id: str, now: float, user_id: str | None) -> Flow[SessionRecord | None]:
-    key, token = keys.session(session_id), digest(session_id)
-    args = (repr(now), VERSION, "0" if user_id is None else "1", "" if user_id is None else encode(user_id))
+    token = digest(session_id)
+    key = keys.session_at(token)
+    args = (repr(now),) if user_id is None else (repr(now), encode(user_id))
     reply = yield Eval(LOAD_AND_TOUCH, key, args)
     if reply is None:
         return None
     if reply == 0:
         _corrupt(token)
         return None
-    record = decode_record(reply, token)
+    record = decode_record(reply, token, session_id)
     if record is None:
         _corrupt(token)
         yield Command(("DEL", key))
@@ -104,7 +104,7 @@ def save_changes(keys: Keys, session_id: str, changes: DataChanges, now: float) 
     updated: list[bytes] = []
     for k, text in changes.updated.items():
         updated += (encode(DATA_PREFIX + k), encode(text))
-    args = (repr(now), VERSION, "1" if changes.clear else "0", len(removed), *removed, *updated)
+    args = (repr(now), "1" if changes.clear else "0", len(removed), *removed, *updated)
     reply = yield Eval(SAVE_CHANGES, keys.session(session_id), args)
     return bool(reply == 1)
 
@@ -117,7 +117,7 @@ def delete(keys: Keys, session_id: str, now: float) -> Flow[bool]:
 
 
 def _delete_session(keys: Keys, session_id: str, now: float) -> Flow[tuple[bool, str]]:
-    live, uid = yield Eval(DELETE, keys.session(session_id), (repr(now), VERSION))
+    live, uid = yield Eval(DELETE, keys.session(session_id), (repr(now),))
     return live == 1, decode(uid)
 
 

@@ -23,17 +23,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import RECORD_FORMAT, SessionRecord, record_from_json
+from ..records import RECORD_FORMAT, SessionRecord, decode_value, is_user
 
 #: The format version stored in every record (field ``v``).
 VERSION = str(RECORD_FORMAT)
 DATA_PREFIX = "d:"
-_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _TIMES = ("opened", "last_request", "idle_timeout", "absolute_expiry")
 
 
@@ -96,35 +94,51 @@ def pairs(reply: Sequence[Any] | Mapping[Any, Any]) -> dict[str, str]:
     """A hash as a dict, from ``HGETALL`` (a dict) or a script (a flat list)."""
     if isinstance(reply, Mapping):
         return {decode(k): decode(v) for k, v in reply.items()}
-    return {decode(reply[i]): decode(reply[i + 1]) for i in range(0, len(reply) - 1, 2)}
+    if reply and isinstance(reply[0], bytes):  # all bytes, unless the client decodes replies
+        try:
+            reply = list(map(bytes.decode, reply))  # strict UTF-8 is the fast path
+        except UnicodeDecodeError:  # lone surrogates, kept as MemoryStore keeps them
+            reply = [decode(item) for item in reply]
+    items = iter(reply)
+    return dict(zip(items, items, strict=True))
 
 
-def decode_record(reply: Sequence[Any] | Mapping[Any, Any], token: str) -> SessionRecord | None:
+def decode_record(
+    reply: Sequence[Any] | Mapping[Any, Any], token: str, session_id: str | None = None
+) -> SessionRecord | None:
     """Rebuild a record from its hash, or ``None`` if anything about it is off (the caller
-    deletes it).
+    deletes it). The record must be the one stored under ``token``: its id hashes to it,
+    or, when the caller knows it, is ``session_id``.
 
     Every data value is checked to be JSON, so a damaged record fails here and never as
-    a 500 when the application reads the key.
+    a 500 when the application reads the key. This runs on every request: it builds the
+    record directly instead of through a JSON round trip.
     """
     try:
         fields = pairs(reply)
-        if fields.get("v") != VERSION or any(not _NUMBER.fullmatch(fields.get(t, "")) for t in _TIMES):
+        if fields["v"] != VERSION:
+            return None
+        opened, last_request, idle_timeout, absolute_expiry = (float(fields[t]) for t in _TIMES)
+        if not all(map(math.isfinite, (opened, last_request, idle_timeout, absolute_expiry))) or idle_timeout <= 0:
             return None
         user_text, uid = fields.get("user"), fields.get("uid")
-        user = None if user_text is None else json.loads(user_text)
-        if (user is None) != (uid is None) or (user is not None and (not isinstance(user, dict) or user["id"] != uid)):
-            return None
-        data = {k[len(DATA_PREFIX) :]: v for k, v in fields.items() if k.startswith(DATA_PREFIX)}
-        for text in data.values():
-            json.loads(text)
-        meta: dict[str, Any] = {"v": RECORD_FORMAT, "user": user, **{t: float(fields[t]) for t in _TIMES}}
-        meta.update({name: fields[name] for name in ("id", "address", "client")})
+        user: dict[str, Any] | None = None
+        if user_text is not None or uid is not None:
+            user = decode_value(user_text or "")  # no user text: not JSON, so a damaged record
+            if not is_user(user) or user["id"] != uid:
+                return None
+        data: dict[str, str] = {}
+        for name, text in fields.items():
+            if name.startswith(DATA_PREFIX):
+                decode_value(text)
+                data[name[len(DATA_PREFIX) :]] = text
+        sid, address, client = fields["id"], fields["address"], fields["client"]
     except (KeyError, TypeError, ValueError, RecursionError):
         return None
-    record = record_from_json(meta, data)
-    if record is None or record.idle_timeout <= 0 or digest(record.id) != token:
+    owned = sid == session_id if session_id is not None else digest(sid) == token
+    if not owned:
         return None
-    return record
+    return SessionRecord(sid, opened, last_request, idle_timeout, absolute_expiry, address, client, user, data)
 
 
 def ttl_ms(expires_at: float, now: float) -> int:
@@ -185,30 +199,37 @@ def batch(commands: Iterable[Command]) -> Batch:
 # needs memory, but none after a first write: a script that must not half-happen under
 # memory pressure therefore writes what needs memory first (SAVE_CHANGES, CREATE).
 #
-# Helpers every script starts with. ``live_session`` is the single place that decides,
-# inside Redis, whether a session hash is live at ``now``: a record that is not a hash,
-# has another format version or unreadable times is deleted as corrupt; one past its
-# expiry is deleted as expired.
-_PRELUDE = """
+# Cost: every request runs LOAD_AND_TOUCH, and a script's server time shows up several
+# times over in the client's wait (past a few microseconds the client's event loop has
+# gone to sleep and must be woken), so the hot scripts make as few calls as they can:
+# no TYPE probe (a pcall tells a wrong type), no second read of the hash.
+#
+# Helpers every script starts with. ``live_session`` and LOAD_AND_TOUCH's loop are the
+# places that decide, inside Redis, whether a session hash is live at ``now``: a record
+# that is not a hash, has another format version or unreadable times is deleted as
+# corrupt; one past its expiry is deleted as expired.
+_PRELUDE = (
+    f"\nlocal VERSION = '{VERSION}'"
+    + """
 local function num(s)
   local n = tonumber(s)
   if n and n == n and n > -math.huge and n < math.huge then return n end
   return nil
 end
-local function live_session(key, now, version)
-  local kind = redis.call('TYPE', key)['ok']
-  if kind == 'none' then return nil, 'missing' end
-  if kind == 'hash' then
-    local m = redis.call('HMGET', key, 'v', 'last_request', 'idle_timeout', 'absolute_expiry')
-    local last, idle, abs = num(m[2]), num(m[3]), num(m[4])
-    if m[1] == version and last and idle and abs and idle > 0 then
-      local expires = math.min(last + idle, abs)
-      if now < expires then return expires, last, idle, abs end
-      redis.call('DEL', key)
-      return nil, 'expired'
-    end
+local function usable_times(version, last, idle, abs)
+  return version == VERSION and last and idle and abs and idle > 0
+end
+local function live_session(key, now)
+  local m = redis.pcall('HMGET', key, 'v', 'last_request', 'idle_timeout', 'absolute_expiry')
+  if m.err then redis.call('DEL', key) return nil, 'corrupt' end
+  local last, idle, abs = num(m[2]), num(m[3]), num(m[4])
+  if usable_times(m[1], last, idle, abs) then
+    local expires = math.min(last + idle, abs)
+    if now < expires then return expires, last, idle, abs end
+    redis.call('DEL', key)
+    return nil, 'expired'
   end
-  redis.call('DEL', key)
+  if redis.call('DEL', key) == 0 then return nil, 'missing' end
   return nil, 'corrupt'
 end
 local function expire_in(key, expires, now)
@@ -227,58 +248,71 @@ local function each_chunk(command, key, list, first, last, step)
   end
 end
 """
+)
 
 
 def _script(name: str, body: str) -> Script:
     return Script(name, _PRELUDE + body)
 
 
-# ARGV: now, version, check_user ('1' or '0'), user_id.
-# Reply: the hash as a flat list; nil if missing, expired or another user's; 0 if corrupt.
+# ARGV: now, then the user id if the session must be that user's.
+# Reply: the hash as a flat list, as it is after the touch; nil if missing, expired or
+# another user's; 0 if corrupt. One read of the whole hash, then at most two writes.
 LOAD_AND_TOUCH = _script(
     "load_and_touch",
     """
 local key, now = KEYS[1], tonumber(ARGV[1])
-local expires, last, idle, abs = live_session(key, now, ARGV[2])
-if not expires then
-  if last == 'corrupt' then return 0 end
-  return false
+local hash = redis.pcall('HGETALL', key)
+if hash.err then redis.call('DEL', key) return 0 end
+if #hash == 0 then return false end
+local version, last, idle, abs, uid, at
+for i = 1, #hash, 2 do
+  local name = hash[i]
+  if name == 'last_request' then last, at = num(hash[i + 1]), i + 1
+  elseif name == 'idle_timeout' then idle = num(hash[i + 1])
+  elseif name == 'absolute_expiry' then abs = num(hash[i + 1])
+  elseif name == 'v' then version = hash[i + 1]
+  elseif name == 'uid' then uid = hash[i + 1]
+  end
 end
-if ARGV[3] == '1' and redis.call('HGET', key, 'uid') ~= ARGV[4] then return false end
+if not usable_times(version, last, idle, abs) then redis.call('DEL', key) return 0 end
+local expires = math.min(last + idle, abs)
+if now >= expires then redis.call('DEL', key) return false end
+if ARGV[2] and uid ~= ARGV[2] then return false end
 if now > last then
   local written = redis.pcall('HSET', key, 'last_request', ARGV[1])
   -- Out of memory under maxmemory-policy noeviction: serve the session unrefreshed.
-  if type(written) == 'table' and written.err then return redis.call('HGETALL', key) end
+  if type(written) == 'table' and written.err then return hash end
+  hash[at] = ARGV[1]
   expires = math.min(now + idle, abs)
 end
 expire_in(key, expires, now)
-return redis.call('HGETALL', key)
+return hash
 """,
 )
 
-# ARGV: now, version, clear ('1' or '0'), n_removed, removed fields..., field, value, ...
+# ARGV: now, clear ('1' or '0'), n_removed, removed fields..., field, value, ...
 # Reply: 1 if saved, 0 if the session is gone (nothing written: no resurrection). Writes go
-# first: when Redis is out of memory they fail before anything was removed.
+# first: when Redis is out of memory they fail before anything was removed. The key keeps
+# the TTL its last touch gave it (HSET and HDEL leave it): a save moves no expiry.
 SAVE_CHANGES = _script(
     "save_changes",
     """
 local key, now = KEYS[1], tonumber(ARGV[1])
-local expires = live_session(key, now, ARGV[2])
-if not expires then return 0 end
-local n = tonumber(ARGV[4])
-each_chunk('HSET', key, ARGV, 5 + n, #ARGV, 500)
-if ARGV[3] == '1' then
+if not live_session(key, now) then return 0 end
+local n = tonumber(ARGV[3])
+each_chunk('HSET', key, ARGV, 4 + n, #ARGV, 500)
+if ARGV[2] == '1' then
   local written = {}
-  for i = 5 + n, #ARGV, 2 do written[ARGV[i]] = true end
+  for i = 4 + n, #ARGV, 2 do written[ARGV[i]] = true end
   local doomed = {}
   for _, field in ipairs(redis.call('HKEYS', key)) do
     if string.sub(field, 1, 2) == 'd:' and not written[field] then doomed[#doomed + 1] = field end
   end
   each_chunk('HDEL', key, doomed, 1, #doomed, 500)
 else
-  each_chunk('HDEL', key, ARGV, 5, 4 + n, 500)
+  each_chunk('HDEL', key, ARGV, 4, 3 + n, 500)
 end
-expire_in(key, expires, now)
 return 1
 """,
 )
@@ -294,12 +328,12 @@ return 1
 """,
 )
 
-# ARGV: now, version.  Reply: {1, uid or ''} if a live session was deleted, else {0, ''}.
+# ARGV: now.  Reply: {1, uid or ''} if a live session was deleted, else {0, ''}.
 DELETE = _script(
     "delete",
     """
 local key = KEYS[1]
-if not live_session(key, tonumber(ARGV[1]), ARGV[2]) then return {0, ''} end
+if not live_session(key, tonumber(ARGV[1])) then return {0, ''} end
 local uid = redis.call('HGET', key, 'uid') or ''
 redis.call('DEL', key)
 return {1, uid}
