@@ -32,6 +32,13 @@ from .base import AsyncFromSync, Clock
 # that leave otherwise are marked ``removed`` and dropped when they surface, or in a
 # rebuild once they outnumber the live ones.
 #
+# Eviction order: a request moves its session to the most recently used end only when it
+# is the session's first request in a new second (``bumps_recency``). The move relinks
+# the session's node in cachetools' OrderedDict, which reaches its neighbours, other
+# sessions' nodes: in a large store that is most of a read's cost in cache misses, and
+# for sessions, which idle for minutes or hours, order within a second decides nothing.
+# memcached bumps an item at most once a minute for the same reason.
+#
 # The per-user index (user id -> the id of the user's only session, or an ordered dict
 # of ids) follows every way an entry leaves: ``del``, ``pop`` and size eviction
 # (``popitem``) go through ``__delitem__``, expiry too, and an overwrite through
@@ -48,6 +55,15 @@ from .base import AsyncFromSync, Clock
 # flat tuple of keys and values, a third of a dict's size; a larger one as a dict, which
 # copies faster than pairing up a long tuple.
 Compact = tuple[Any, ...] | dict[str, Any]
+
+#: Seconds: requests of a session within one such slot count as one use for eviction.
+RECENCY_GRANULARITY = 1.0
+
+
+def bumps_recency(previous: float, now: float, granularity: float = RECENCY_GRANULARITY) -> bool:
+    """Whether a request at ``now``, after the session's last one at ``previous``, moves
+    the session in the eviction order (always, with a granularity of 0)."""
+    return granularity <= 0 or previous // granularity != now // granularity
 
 
 def _compact(mapping: Mapping[str, Any]) -> Compact:
@@ -143,13 +159,6 @@ class _Sessions(LRUCache[str, _Entry]):
     def use(self, key: str) -> None:
         """Make ``key`` the most recently used."""
         LRUCache.__getitem__(self, key)
-
-    def get_and_use(self, key: str) -> _Entry | None:
-        try:
-            entry: _Entry = LRUCache.__getitem__(self, key)
-        except KeyError:
-            return None
-        return entry
 
     def __setitem__(self, key: str, value: _Entry) -> None:
         old = self.peek(key)
@@ -277,16 +286,13 @@ class MemoryStore(AsyncFromSync):
         with self._lock:
             now = self.clock()
             sessions.expire(now)
-            if user_id is None:  # the middleware's case: one lookup that also counts the use
-                entry = sessions.get_and_use(session_id)
-                if entry is None:
-                    return None
-            else:
-                entry = sessions.peek(session_id)
-                if entry is None or entry.user_id != user_id:
-                    return None
+            entry = sessions.peek(session_id)
+            if entry is None or (user_id is not None and entry.user_id != user_id):
+                return None
+            last = entry.last_request
+            if bumps_recency(last, now):
                 sessions.use(session_id)
-            if now > entry.last_request:  # never moves back
+            if now > last:  # never moves back
                 entry.last_request = now
             return entry.record()
 

@@ -29,7 +29,7 @@ _ORIGINS = (
 )
 # (idle, absolute) timeouts: sometimes the absolute expiry comes first.
 _LIFETIMES = ((60.0, 120.0), (10.0, 86400.0), (3600.0, 30.0), (60.0, 86400.0))
-_STEPS = (1.0, 5.0, 9.0, 10.0, 11.0, 29.0, 30.0, 59.0, 60.0, 61.0, 600.0)
+_STEPS = (0.5, 1.0, 5.0, 9.0, 10.0, 11.0, 29.0, 30.0, 59.0, 60.0, 61.0, 600.0)
 
 
 def _json(**values: Any) -> dict[str, str]:
@@ -81,13 +81,17 @@ class StoreLifecycle(RuleBasedStateMachine):
     Subclass it, implement :meth:`make_store` (build the store on the given clock) and
     collect ``YourMachine.TestCase`` under pytest. Set ``use_async = True`` (or subclass
     :class:`AsyncStoreLifecycle`) to drive the ``a``-prefixed methods instead, and
-    ``maxsize`` when the store is bounded, so the model evicts like it must.
+    ``maxsize`` when the store is bounded, so the model evicts like it must, and
+    ``recency_granularity`` if the store counts a session's requests as one use per slot
+    of that many seconds (MemoryStore: :data:`~session_middleware.stores.memory.RECENCY_GRANULARITY`).
     """
 
     #: Drive the async twins (each call awaited on one event loop per run).
     use_async: ClassVar[bool] = False
     #: The store's capacity, if it evicts the least recently used session when full.
     maxsize: ClassVar[int | None] = None
+    #: Seconds within which a session's loads count as one use for eviction (0: each counts).
+    recency_granularity: ClassVar[float] = 0.0
 
     ids = Bundle("ids")
 
@@ -96,7 +100,7 @@ class StoreLifecycle(RuleBasedStateMachine):
         self.clock = FakeClock()
         self.loop = asyncio.new_event_loop() if self.use_async else None
         self.store = self.make_store(self.clock)
-        self.model = StoreModel(self.clock, maxsize=self.maxsize)
+        self.model = StoreModel(self.clock, maxsize=self.maxsize, recency_granularity=self.recency_granularity)
         self._issued = 0
 
     def make_store(self, clock: FakeClock) -> Store:

@@ -7,6 +7,7 @@ from itertools import count
 
 from ..records import DataChanges, SessionRecord
 from ..stores.base import Clock
+from ..stores.memory import bumps_recency
 
 
 class StoreModel:
@@ -19,11 +20,15 @@ class StoreModel:
     save, the operations that mean a request happened.
 
     :param maxsize: the store's capacity, or ``None`` for an unbounded store.
+    :param recency_granularity: seconds; a load-and-touch counts as a use only when it is
+        the session's first request in a new slot of this length (MemoryStore's
+        :data:`~session_middleware.stores.memory.RECENCY_GRANULARITY`); 0 counts every one.
     """
 
-    def __init__(self, clock: Clock, *, maxsize: int | None = None) -> None:
+    def __init__(self, clock: Clock, *, maxsize: int | None = None, recency_granularity: float = 0.0) -> None:
         self.clock = clock
         self.maxsize = maxsize
+        self.recency_granularity = recency_granularity
         self._records: dict[str, SessionRecord] = {}
         self._used: dict[str, int] = {}
         self._uses = count()
@@ -69,8 +74,10 @@ class StoreModel:
         record = self.live().get(session_id)
         if record is None or (user_id is not None and record.user_id != user_id):
             return None
-        record = self._records[session_id] = record.touched(self.clock())
-        self._use(session_id)
+        now, previous = self.clock(), record.last_request
+        record = self._records[session_id] = record.touched(now)
+        if bumps_recency(previous, now, self.recency_granularity):
+            self._use(session_id)
         return record
 
     def save_changes(self, session_id: str, changes: DataChanges) -> bool:

@@ -9,6 +9,7 @@ import pytest
 
 from session_middleware import MemoryStore
 from session_middleware.records import DataChanges
+from session_middleware.stores.memory import RECENCY_GRANULARITY, bumps_recency
 from tests.support.clock import FakeClock
 
 from .contract import make_record
@@ -30,6 +31,38 @@ def test_a_full_store_evicts_the_least_recently_used_and_unlists_it(clock: FakeC
     assert [r.id for r in store.list_by_user("u1")] == [records[2].id, newcomer.id]
     assert [r.id for r in store.list_by_user("u2")] == [records[0].id]
     assert store.close_by_user("u1") == 2 and len(store) == 1
+
+
+def test_requests_within_one_second_count_as_one_use_for_eviction(clock: FakeClock) -> None:
+    """A read moves its session in the eviction order only on its first request in a new
+    second (RECENCY_GRANULARITY): the order within a second decides nothing for sessions."""
+    assert RECENCY_GRANULARITY == 1.0
+    clock.set(float(int(clock()) + 1))  # the start of a second
+    store = MemoryStore(maxsize=2, clock=clock)
+    first, second = make_record(clock), make_record(clock)
+    store.create(first)
+    clock.tick(0.25)
+    store.create(second)
+    clock.tick(0.25)
+    assert store.load_and_touch(first.id) is not None  # same second as its last request
+    newcomer = make_record(clock)
+    store.create(newcomer)  # evicts the least recently used: still `first`
+    assert store.load_and_touch(first.id) is None
+    assert store.load_and_touch(second.id) is not None  # same second again: no use
+
+    clock.set(float(int(clock()) + 1))
+    assert store.load_and_touch(second.id) is not None  # its first request in a new second
+    store.create(make_record(clock))  # so the newcomer is the least recently used now
+    assert store.load_and_touch(newcomer.id) is None
+    assert store.load_and_touch(second.id) is not None
+
+
+@pytest.mark.parametrize(
+    ("previous", "now", "granularity", "bumps"),
+    [(10.0, 10.9, 1.0, False), (10.9, 11.0, 1.0, True), (10.0, 10.0, 0.0, True), (12.0, 11.5, 1.0, True)],
+)
+def test_bumps_recency(previous: float, now: float, granularity: float, bumps: bool) -> None:
+    assert bumps_recency(previous, now, granularity) is bumps
 
 
 def test_expiry_frees_room_before_anything_live_is_evicted(clock: FakeClock) -> None:

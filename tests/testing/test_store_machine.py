@@ -10,6 +10,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from session_middleware import MemoryStore
 from session_middleware.stores.base import Store
+from session_middleware.stores.memory import RECENCY_GRANULARITY
 from session_middleware.stores.redis import RedisStore
 from session_middleware.testing import AsyncStoreLifecycle, FakeClock, StoreLifecycle
 from tests.support.redis_server import RedisServer
@@ -32,6 +33,7 @@ class BoundedMemoryLifecycle(StoreLifecycle):
     """Three sessions at most: creating a fourth evicts the least recently used."""
 
     maxsize = 3
+    recency_granularity = RECENCY_GRANULARITY
 
     def make_store(self, clock: FakeClock) -> Store:
         return MemoryStore(3, clock=clock)
