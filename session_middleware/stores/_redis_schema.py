@@ -32,7 +32,6 @@ from ..records import RECORD_FORMAT, SessionRecord, decode_value, is_user
 #: The format version stored in every record (field ``v``).
 VERSION = str(RECORD_FORMAT)
 DATA_PREFIX = "d:"
-_TIMES = ("opened", "last_request", "idle_timeout", "absolute_expiry")
 
 
 def digest(text: str) -> str:
@@ -118,8 +117,10 @@ def decode_record(
         fields = pairs(reply)
         if fields["v"] != VERSION:
             return None
-        opened, last_request, idle_timeout, absolute_expiry = (float(fields[t]) for t in _TIMES)
-        if not all(map(math.isfinite, (opened, last_request, idle_timeout, absolute_expiry))) or idle_timeout <= 0:
+        opened, last_request = float(fields["opened"]), float(fields["last_request"])
+        idle_timeout, absolute_expiry = float(fields["idle_timeout"]), float(fields["absolute_expiry"])
+        # A sum is finite only if every term is (an inf or a nan makes it inf or nan).
+        if not math.isfinite(opened + last_request + idle_timeout + absolute_expiry) or idle_timeout <= 0:
             return None
         user_text, uid = fields.get("user"), fields.get("uid")
         user: dict[str, Any] | None = None
