@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import e2e, growth, report
+from . import anatomy, e2e, growth, report
 from .inprocess import check, close_stacks, count_commands, prepare_cells, run_repetitions
 from .redis_server import RedisServer, redis_server
 from .stacks import all_stacks
@@ -134,7 +134,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, help="timed requests per cell and repetition")
     parser.add_argument("--warmup", type=int)
     parser.add_argument("--seed", type=int, default=20240606)
-    parser.add_argument("--skip", action="append", default=[], choices=["inprocess", "scale", "e2e", "redis"])
+    parts = ["inprocess", "anatomy", "scale", "e2e", "redis"]
+    parser.add_argument("--skip", action="append", default=[], choices=parts)
     parser.add_argument("--e2e-seconds", type=float)
     args = parser.parse_args()
     args.repetitions = args.repetitions or (3 if args.quick else 11)
@@ -154,6 +155,10 @@ def main() -> None:
         doc["machine"] = machine(server)
         if "inprocess" not in args.skip:
             doc.update(asyncio.run(in_process(server, args)))
+        if server is not None and "anatomy" not in args.skip:
+            log("anatomy of a Redis-backed read")
+            repetitions, requests = (3, 300) if args.quick else (7, 1000)
+            doc["anatomy"] = anatomy.run(server, repetitions=repetitions, requests=requests)
         if "scale" not in args.skip:
             doc["scale"] = scale(args)
         if "e2e" not in args.skip:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from . import anatomy
 from .inprocess import SCENARIO_TITLES
 from .stats import Summary, overheads, paired_ratios
 from .targets import RATIO_TARGETS, Outcome, check_ratio, check_value
@@ -257,6 +258,8 @@ def render(doc: dict[str, Any]) -> str:
     parts += ["## Targets\n", render_outcomes(outcomes(doc)), ""]
     if "inprocess" in doc:
         parts += ["## In-process, side by side\n", render_inprocess(doc["inprocess"]), ""]
+    if "anatomy" in doc:
+        parts += ["## Anatomy of a Redis-backed read\n", anatomy.render(doc["anatomy"]), ""]
     if "growth" in doc:
         parts += ["## Growth with the session's size (ASGI, memory store)\n", render_growth(doc["growth"]), ""]
     if "scale" in doc:

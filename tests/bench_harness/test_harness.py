@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks import stacks
+from benchmarks import anatomy, stacks
 from benchmarks.inprocess import Cell, prepare_cells, run_repetitions
 from benchmarks.redis_server import redis_server
 from benchmarks.report import InProcess, outcomes
@@ -98,3 +98,14 @@ def test_the_command_counter_sees_what_clients_send_not_script_internals() -> No
         assert sent == {"set": 1, "eval": 1}
         ran = server.command_counts()
         assert ran["incr"] == 1 and ran["get"] == 1 and ran["set"] == 1
+
+
+def test_the_anatomy_of_a_read_times_every_step_with_the_stores_clients() -> None:
+    with redis_server() as server:
+        result = anatomy.run(server, repetitions=1, requests=20)
+    for client in ("async_us", "sync_us"):
+        assert set(result[client]) == set(anatomy.ROWS) and all(v > 0 for v in result[client].values())
+    server_us = result["server_us"]
+    assert server_us["get"] < server_us["hash"] < server_us["load"]  # our script does the most inside Redis
+    table = anatomy.render(result)
+    assert all(label in table for label in anatomy.ROWS.values())
