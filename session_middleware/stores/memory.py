@@ -299,11 +299,13 @@ class MemoryStore(AsyncFromSync):
     def save_changes(self, session_id: str, changes: DataChanges) -> bool:
         sessions = self._sessions
         with self._lock:
-            sessions.expire(self.clock())
+            now = self.clock()
+            sessions.expire(now)
             entry = sessions.peek(session_id)
             if entry is None:
                 return False
-            sessions.use(session_id)
+            if bumps_recency(entry.last_request, now):  # not when this second's load just did
+                sessions.use(session_id)
             entry.data = _compact(changes.apply(_expand(entry.data)))
             return True
 

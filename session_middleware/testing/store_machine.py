@@ -82,15 +82,15 @@ class StoreLifecycle(RuleBasedStateMachine):
     collect ``YourMachine.TestCase`` under pytest. Set ``use_async = True`` (or subclass
     :class:`AsyncStoreLifecycle`) to drive the ``a``-prefixed methods instead, and
     ``maxsize`` when the store is bounded, so the model evicts like it must, and
-    ``recency_granularity`` if the store counts a session's requests as one use per slot
-    of that many seconds (MemoryStore: :data:`~session_middleware.stores.memory.RECENCY_GRANULARITY`).
+    ``recency_granularity`` if the store counts a session's loads and saves as one use
+    per slot of that many seconds (MemoryStore: :data:`~session_middleware.stores.memory.RECENCY_GRANULARITY`).
     """
 
     #: Drive the async twins (each call awaited on one event loop per run).
     use_async: ClassVar[bool] = False
     #: The store's capacity, if it evicts the least recently used session when full.
     maxsize: ClassVar[int | None] = None
-    #: Seconds within which a session's loads count as one use for eviction (0: each counts).
+    #: Seconds within which a session's loads and saves count as one use for eviction (0: each counts).
     recency_granularity: ClassVar[float] = 0.0
 
     ids = Bundle("ids")

@@ -20,9 +20,10 @@ class StoreModel:
     save, the operations that mean a request happened.
 
     :param maxsize: the store's capacity, or ``None`` for an unbounded store.
-    :param recency_granularity: seconds; a load-and-touch counts as a use only when it is
-        the session's first request in a new slot of this length (MemoryStore's
-        :data:`~session_middleware.stores.memory.RECENCY_GRANULARITY`); 0 counts every one.
+    :param recency_granularity: seconds; a load-and-touch or a save counts as a use only
+        when it falls in a later slot of this length than the session's last request
+        (MemoryStore's :data:`~session_middleware.stores.memory.RECENCY_GRANULARITY`); 0
+        counts every one.
     """
 
     def __init__(self, clock: Clock, *, maxsize: int | None = None, recency_granularity: float = 0.0) -> None:
@@ -85,7 +86,8 @@ class StoreModel:
         if record is None:
             return False
         self._records[session_id] = replace(record, data=changes.apply(record.data))
-        self._use(session_id)
+        if bumps_recency(record.last_request, self.clock(), self.recency_granularity):
+            self._use(session_id)
         return True
 
     def delete(self, session_id: str) -> bool:
