@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
@@ -18,6 +19,20 @@ _SESSION_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 RECORD_FORMAT = 1
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _finite_float(value: float) -> str:
+    return float.__repr__(value) if math.isfinite(value) else _encoder.encode(value)  # the encoder refuses
+
+
+# What the encoder writes for exact scalar types, without building a C encoder per call
+# (it does for anything but a str): a counter or a flag is the commonest value written.
+_SCALARS: dict[type, Callable[[Any], str]] = {
+    int: int.__repr__,
+    float: _finite_float,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda value: "null",
+}
 _raw_decode = json.JSONDecoder().raw_decode
 
 
@@ -45,7 +60,8 @@ def encode_value(key: object, value: Any) -> str:
     if not isinstance(key, str):
         raise TypeError(f"session keys must be str, not {type(key).__name__}: {key!r}")
     try:
-        return _encoder.encode(value)
+        scalar = _SCALARS.get(type(value))
+        return scalar(value) if scalar is not None else _encoder.encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise TypeError(f"session value for key {key!r} is not JSON serializable: {exc}") from None
 
@@ -165,11 +181,15 @@ class DataChanges:
         return self.clear or bool(self.updated) or bool(self.removed)
 
     def apply(self, data: Mapping[str, str]) -> dict[str, str]:
+        """``data`` with these changes, as a new dict."""
+        return self.apply_in_place(dict(data))
+
+    def apply_in_place(self, data: dict[str, str]) -> dict[str, str]:
+        """Apply these changes to ``data`` itself (a copy the caller owns); return it."""
         if self.clear:
-            merged = {}
-        elif self.removed:
-            merged = {k: v for k, v in data.items() if k not in self.removed}
+            data.clear()
         else:
-            merged = dict(data)
-        merged.update(self.updated)
-        return merged
+            for key in self.removed:
+                data.pop(key, None)
+        data.update(self.updated)
+        return data

@@ -67,8 +67,12 @@ def bumps_recency(previous: float, now: float, granularity: float = RECENCY_GRAN
 
 
 def _compact(mapping: Mapping[str, Any]) -> Compact:
-    if len(mapping) > 2:
+    size = len(mapping)
+    if size > 2:
         return dict(mapping)
+    if size == 2:
+        (k1, v1), (k2, v2) = mapping.items()
+        return (k1, v1, k2, v2)
     return tuple(chain.from_iterable(mapping.items()))
 
 
@@ -306,7 +310,7 @@ class MemoryStore(AsyncFromSync):
                 return False
             if bumps_recency(entry.last_request, now):  # not when this second's load just did
                 sessions.use(session_id)
-            entry.data = _compact(changes.apply(_expand(entry.data)))
+            entry.data = _compact(changes.apply_in_place(_expand(entry.data)))
             return True
 
     def delete(self, session_id: str) -> bool:

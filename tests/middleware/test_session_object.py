@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -96,6 +97,17 @@ def test_values_must_be_json(value: Any) -> None:
     with pytest.raises(TypeError, match="'the_key'"):
         session["the_key"] = value
     assert "the_key" not in session and dict(session) == {"keep": 1}
+
+
+@given(st.none() | st.booleans() | st.integers() | st.floats() | st.text())
+def test_scalars_encode_exactly_as_the_json_module_would(value: Any) -> None:
+    try:
+        expected = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        with pytest.raises(TypeError, match="'k'"):
+            encode_value("k", value)
+        return
+    assert encode_value("k", value) == expected
 
 
 def test_reserved_looking_keys_are_plain_data() -> None:
