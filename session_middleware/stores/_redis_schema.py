@@ -226,7 +226,7 @@ local function live_session(key, now)
   local last, idle, abs = num(m[2]), num(m[3]), num(m[4])
   if usable_times(m[1], last, idle, abs) then
     local expires = math.min(last + idle, abs)
-    if now < expires then return expires, last, idle, abs end
+    if now < expires then return expires end
     redis.call('DEL', key)
     return nil, 'expired'
   end
