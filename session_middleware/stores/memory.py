@@ -238,7 +238,8 @@ class MemoryStore(AsyncFromSync):
     Fast and dependency-free, but each process has its own sessions: with several
     workers or hosts use :class:`~session_middleware.RedisStore`.
 
-    :param maxsize: the most sessions kept; past it the least recently used is evicted.
+    :param maxsize: the most sessions kept; past it the least recently used is evicted
+        (recency counts a session's requests once per second, see ``bumps_recency``).
     :param clock: the current time in epoch seconds; tests pass a fake clock.
     """
 
