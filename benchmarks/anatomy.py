@@ -23,6 +23,7 @@ from session_middleware.stores._redis_schema import LOAD_AND_TOUCH, Keys
 from session_middleware.stores.redis import RedisStore
 
 from .redis_server import RedisServer
+from .stats import median_ns
 
 NOOP = "return 1"
 HASH_ONLY = "return redis.call('HGETALL', KEYS[1])"
@@ -69,7 +70,7 @@ async def _median_of_medians(calls: dict[str, Callable[[], Any]], repetitions: i
                     await result
                 if i >= requests // 10:
                     samples.append(clock() - start)
-            medians[name].append(statistics.median(samples) / 1000)
+            medians[name].append(median_ns(samples))
     return {name: statistics.median(values) for name, values in medians.items()}
 
 
