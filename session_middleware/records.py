@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -13,6 +14,11 @@ from typing import Any, TypeGuard
 #: Bytes of randomness in a session id (256 bits), rendered as 43 base64url characters.
 SESSION_ID_BYTES = 32
 SESSION_ID_LENGTH = 43
+#: A logged-in session's id starts with this many characters derived from its user id
+#: (``user_tag``), so a store can keep the session beside its user's index (one Redis
+#: Cluster hash slot per user). The 256 random bits follow in full.
+USER_TAG_LENGTH = 4
+TAGGED_SESSION_ID_LENGTH = USER_TAG_LENGTH + SESSION_ID_LENGTH
 _SESSION_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 #: Version of the stored record layout; stores write it and refuse what they cannot read.
@@ -36,14 +42,31 @@ _SCALARS: dict[type, Callable[[Any], str]] = {
 _raw_decode = json.JSONDecoder().raw_decode
 
 
-def new_session_id() -> str:
-    """A fresh session id: 256 bits from the OS CSPRNG, URL- and cookie-safe."""
-    return secrets.token_urlsafe(SESSION_ID_BYTES)
+def user_tag(user_id: str) -> str:
+    """Four URL-safe characters derived from ``user_id`` (24 bits of its SHA-256)."""
+    digest = hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).digest()
+    return base64.urlsafe_b64encode(digest[:3]).decode()
+
+
+def new_session_id(user_id: str | None = None) -> str:
+    """A fresh session id: 256 bits from the OS CSPRNG, URL- and cookie-safe.
+
+    With ``user_id`` the id starts with that user's :func:`user_tag`: stores may place
+    the session next to the user's index, and an anonymous id (43 characters) can never
+    be mistaken for a logged-in one (47).
+    """
+    random_part = secrets.token_urlsafe(SESSION_ID_BYTES)
+    return random_part if user_id is None else user_tag(user_id) + random_part
+
+
+def session_tag(session_id: str) -> str | None:
+    """The user tag a logged-in session's id starts with, or ``None`` for an anonymous id."""
+    return session_id[:USER_TAG_LENGTH] if len(session_id) == TAGGED_SESSION_ID_LENGTH else None
 
 
 def is_session_id(value: str) -> bool:
     """Whether ``value`` has the exact shape of an id this package generates."""
-    return len(value) == SESSION_ID_LENGTH and _SESSION_ID_ALPHABET.issuperset(value)
+    return len(value) in (SESSION_ID_LENGTH, TAGGED_SESSION_ID_LENGTH) and _SESSION_ID_ALPHABET.issuperset(value)
 
 
 def id_hash(session_id: str) -> str:

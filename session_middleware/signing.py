@@ -10,14 +10,17 @@ from dataclasses import dataclass
 
 from itsdangerous import Signer
 
-from .records import SESSION_ID_LENGTH, is_session_id
+from .records import SESSION_ID_LENGTH, TAGGED_SESSION_ID_LENGTH, is_session_id
 
 #: The signer's purpose: a value signed for anything else never verifies as a session cookie.
 COOKIE_SALT = b"session_middleware.cookie"
 MIN_SECRET_BYTES = 32
 _HOW_TO = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
-# id + "." + base64 SHA-256 signature (43 characters); anything longer is not ours.
-MAX_COOKIE_VALUE_LENGTH = SESSION_ID_LENGTH + 1 + 43
+#: Characters of the base64 SHA-256 signature after the id and its ".".
+SIGNATURE_LENGTH = 43
+#: id + "." + signature, for an anonymous (43) and a logged-in (47) id; nothing else is ours.
+COOKIE_VALUE_LENGTHS = {n + 1 + SIGNATURE_LENGTH: n for n in (SESSION_ID_LENGTH, TAGGED_SESSION_ID_LENGTH)}
+MAX_COOKIE_VALUE_LENGTH = max(COOKIE_VALUE_LENGTHS)
 
 
 def normalize_secret_keys(secret_key: str | bytes | Sequence[str | bytes]) -> list[bytes]:
@@ -64,12 +67,13 @@ class CookieSigner:
 
     def verify(self, value: str) -> VerifiedCookie | None:
         """The session id in a cookie value, or ``None`` if it is not a valid signature."""
-        if len(value) != MAX_COOKIE_VALUE_LENGTH or not value.isascii() or value[SESSION_ID_LENGTH] != ".":
+        id_length = COOKIE_VALUE_LENGTHS.get(len(value))
+        if id_length is None or not value.isascii() or value[id_length] != ".":
             return None
-        session_id = value[:SESSION_ID_LENGTH]
+        session_id = value[:id_length]
         if not is_session_id(session_id):
             return None
-        message, signature = session_id.encode(), value[SESSION_ID_LENGTH + 1 :].encode()
+        message, signature = session_id.encode(), value[id_length + 1 :].encode()
         for index, key in enumerate(self._keys):
             expected = urlsafe_b64encode(hmac.digest(key, message, "sha256")).rstrip(b"=")
             if hmac.compare_digest(expected, signature):

@@ -45,10 +45,17 @@ class Store(Protocol):
         """
         ...
 
-    def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
+    def load_and_touch(
+        self, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None:
         """Load a live session and record a request on it (``last_request``, idle expiry)
-        in one operation. With ``user_id``, a session of another user is not touched and
-        ``None`` is returned."""
+        in one operation (one round trip). With ``user_id``, a session of another user is
+        not touched and ``None`` is returned.
+
+        :param touch_interval: a session whose stored ``last_request`` is less than this
+            many seconds old is returned as stored, and nothing is written; ``0`` touches
+            on every call.
+        """
         ...
 
     def save_changes(self, session_id: str, changes: DataChanges) -> bool:
@@ -91,7 +98,9 @@ class Store(Protocol):
         max_per_user: int | None = None,
     ) -> bool: ...
 
-    async def aload_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None: ...
+    async def aload_and_touch(
+        self, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None: ...
 
     async def asave_changes(self, session_id: str, changes: DataChanges) -> bool: ...
 
@@ -131,8 +140,10 @@ class AsyncFromSync:
     ) -> bool:
         return self.create(record, replaces=replaces, max_per_user=max_per_user)
 
-    async def aload_and_touch(self: Store, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
-        return self.load_and_touch(session_id, user_id=user_id)
+    async def aload_and_touch(
+        self: Store, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None:
+        return self.load_and_touch(session_id, user_id=user_id, touch_interval=touch_interval)
 
     async def asave_changes(self: Store, session_id: str, changes: DataChanges) -> bool:
         return self.save_changes(session_id, changes)
