@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any, Unpack
 
-from ._types import ASGIApp, Message, Receive, Scope, Send
 from .client_info import client_address
 from .core import RETRY_AFTER_SECONDS, CookieState, SessionCore, SessionOptions
 from .exceptions import StoreError
 from .flow import arun_flow
 from .session import Session
+from .types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("session_middleware")
 
@@ -73,7 +73,7 @@ class SessionMiddleware:
 
     def _api_app(self) -> ASGIApp:
         if self._api is None:
-            from sessions_api import create_asgi_app
+            from .api import create_asgi_app
 
             self._api = create_asgi_app(self.core.store, **self.core.api_options())
         return self._api

@@ -71,7 +71,7 @@ class WSGISessionMiddleware:
 
     def _api_app(self) -> WSGIApplication:
         if self._api is None:
-            from sessions_api import create_wsgi_app
+            from .api import create_wsgi_app
 
             self._api = create_wsgi_app(self.core.store, **self.core.api_options())
         return self._api

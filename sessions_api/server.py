@@ -11,14 +11,17 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from session_middleware._types import Message, Receive, Scope, Send
-from session_middleware.stores.base import Store
-from session_middleware.stores.memory import MemoryStore
-
-from .asgi import SessionsAPI, create_asgi_app, request_from_scope, send_response
-from .errors import ApiError
-from .http import json_response
-from .openapi import openapi
+from session_middleware import MemoryStore, Store
+from session_middleware.api import (
+    ApiError,
+    SessionsAPI,
+    create_asgi_app,
+    json_response,
+    openapi,
+    request_from_scope,
+    send_response,
+)
+from session_middleware.types import Message, Receive, Scope, Send
 
 logger = logging.getLogger("sessions_api")
 access_logger = logging.getLogger("sessions_api.access")
@@ -94,7 +97,7 @@ def make_store(spec: str) -> Store:
     if spec == "memory":
         return MemoryStore()
     if spec.startswith(_REDIS_SCHEMES):
-        from session_middleware.stores.redis import RedisStore  # needs the "redis" extra
+        from session_middleware import RedisStore  # needs the "redis" extra
 
         store: Store = RedisStore(url=spec)
         return store

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from sessions_api import create_asgi_app, create_wsgi_app
-from sessions_api.http import ApiRequest
+from sessions_api import ApiRequest, create_asgi_app, create_wsgi_app
 
 from .support import ADMIN, TOKEN, Harness, error_of
 

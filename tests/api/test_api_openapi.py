@@ -15,8 +15,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from session_middleware import MemoryStore
+from session_middleware.api._errors import CODES, ApiError, error_body
 from sessions_api import openapi
-from sessions_api.errors import CODES, ApiError, error_body
 from sessions_api.server import build_service
 
 TOKEN = "schema-token-0123456789"

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from session_middleware import MemoryStore, SessionMiddleware, WSGISessionMiddleware
-from session_middleware._types import Receive, Scope, Send
 from session_middleware.records import SessionRecord
 from session_middleware.testing import AppClient, FakeClock, Request
 from session_middleware.testing.probes import probe_asgi_app, probe_wsgi_app
+from session_middleware.types import Receive, Scope, Send
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

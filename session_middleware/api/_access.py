@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ApiError
-from .http import ApiRequest
+from ._errors import ApiError
+from ._http import ApiRequest
 
 logger = logging.getLogger("sessions_api")
 

@@ -6,15 +6,14 @@ import inspect
 from dataclasses import replace
 from typing import Unpack
 
-from session_middleware._types import Receive, Scope, Send
-from session_middleware.flow import arun_flow
-from session_middleware.session import Session
-from session_middleware.stores.base import Store
-
-from .access import Grant, callback_grant
-from .core import ApiCore, ApiOptions
-from .errors import ApiError
-from .http import ApiRequest, ApiResponse, header_map
+from ..flow import arun_flow
+from ..session import Session
+from ..stores.base import Store
+from ..types import Receive, Scope, Send
+from ._access import Grant, callback_grant
+from ._core import ApiCore, ApiOptions
+from ._errors import ApiError
+from ._http import ApiRequest, ApiResponse, header_map
 
 
 class _Disconnected(Exception):
@@ -112,7 +111,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 def create_asgi_app(store: Store, **options: Unpack[ApiOptions]) -> SessionsAPI:
     """The ``/sessions`` REST API (protocol v1) as an ASGI app over ``store``.
 
-    Options are those of :class:`~sessions_api.core.ApiOptions`; here ``api_authorize``
+    Options are those of :class:`~session_middleware.api.ApiOptions`; here ``api_authorize``
     may also be an async callable.
     """
     return SessionsAPI(ApiCore(store, **options))

@@ -7,9 +7,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from session_middleware.records import SessionRecord
-
-from .errors import ApiError
+from ..records import SessionRecord
+from ._errors import ApiError
 
 #: Deepest nesting accepted in a body (the body object itself is level 1).
 MAX_DEPTH = 32

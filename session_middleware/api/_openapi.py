@@ -5,11 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from session_middleware.client_info import MAX_ADDRESS_LENGTH, MAX_CLIENT_LENGTH
-from session_middleware.records import SESSION_ID_LENGTH
-
-from .errors import CODES
-from .validation import MAX_CORRELATION_ID_LENGTH, MAX_USER_ID_LENGTH, MAX_USER_NAME_LENGTH
+from ..client_info import MAX_ADDRESS_LENGTH, MAX_CLIENT_LENGTH
+from ..records import SESSION_ID_LENGTH, TAGGED_SESSION_ID_LENGTH
+from ._errors import CODES
+from ._validation import MAX_CORRELATION_ID_LENGTH, MAX_USER_ID_LENGTH, MAX_USER_NAME_LENGTH
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -46,7 +45,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return responses
 
 
-_SESSION_ID = {"type": "string", "pattern": f"^[A-Za-z0-9_-]{{{SESSION_ID_LENGTH}}}$"}
+_SESSION_ID = {
+    "type": "string",
+    "pattern": f"^([A-Za-z0-9_-]{{{SESSION_ID_LENGTH}}}|[A-Za-z0-9_-]{{{TAGGED_SESSION_ID_LENGTH}}})$",
+}
 _USER_ID = {"type": "string", "minLength": 1, "maxLength": MAX_USER_ID_LENGTH, "pattern": "^[^/]+$"}
 _TEXT = {"type": "string", "minLength": 1, "pattern": r"\S"}
 _NULLABLE_TEXT = {"type": ["string", "null"]}

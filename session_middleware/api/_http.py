@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from session_middleware.session import Session
+from ..session import Session
 
 #: Headers on every response: API answers are per-caller and must never be cached or sniffed.
 BASE_HEADERS: tuple[tuple[str, str], ...] = (

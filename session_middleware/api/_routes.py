@@ -1,9 +1,9 @@
 """The routes of protocol v1 and their handlers, written once as store-call flows.
 
 Each handler is a generator: it yields :class:`~session_middleware.flow.StoreCall`
-objects, is sent their results, and returns an :class:`~sessions_api.http.ApiResponse`.
+objects, is sent their results, and returns an :class:`~session_middleware.api.ApiResponse`.
 The ASGI driver runs it with ``arun_flow``, the WSGI driver with ``run_flow``. Inputs
-reach a handler validated; a handler raises :class:`~sessions_api.errors.ApiError` for
+reach a handler validated; a handler raises :class:`~session_middleware.api.ApiError` for
 refusals that depend on the store (``SESSION_NOT_FOUND``).
 """
 
@@ -16,12 +16,11 @@ from dataclasses import dataclass, replace
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from session_middleware.flow import Flow, StoreCall
-from session_middleware.records import DataChanges, SessionRecord, id_hash, new_session_id
-
-from .errors import ApiError
-from .http import ApiResponse, json_response, no_content
-from .jsonio import session_json
+from ..flow import Flow, StoreCall
+from ..records import DataChanges, SessionRecord, id_hash, new_session_id
+from ._errors import ApiError
+from ._http import ApiResponse, json_response, no_content
+from ._jsonio import session_json
 
 logger = logging.getLogger("sessions_api")
 

@@ -7,14 +7,13 @@ from dataclasses import replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Unpack
 
-from session_middleware.flow import run_flow
-from session_middleware.session import Session
-from session_middleware.stores.base import Store
-
-from .access import Grant, callback_grant
-from .core import ApiCore, ApiOptions
-from .errors import ApiError
-from .http import ApiRequest, header_map
+from ..flow import run_flow
+from ..session import Session
+from ..stores.base import Store
+from ._access import Grant, callback_grant
+from ._core import ApiCore, ApiOptions
+from ._errors import ApiError
+from ._http import ApiRequest, header_map
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -94,7 +93,7 @@ def _unwsgi(value: str) -> str:
 def create_wsgi_app(store: Store, **options: Unpack[ApiOptions]) -> WSGISessionsAPI:
     """The ``/sessions`` REST API (protocol v1) as a WSGI app over ``store``.
 
-    Options are those of :class:`~sessions_api.core.ApiOptions`; ``api_authorize`` must
+    Options are those of :class:`~session_middleware.api.ApiOptions`; ``api_authorize`` must
     be a sync callable here (an awaitable result is refused).
     """
     return WSGISessionsAPI(ApiCore(store, **options))

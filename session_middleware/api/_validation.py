@@ -8,11 +8,10 @@ from urllib.parse import parse_qsl
 
 from werkzeug.http import parse_options_header
 
-from session_middleware.client_info import MAX_ADDRESS_LENGTH, MAX_CLIENT_LENGTH, normalize_address
-from session_middleware.records import encode_value, is_session_id
-
-from .errors import ApiError
-from .http import JSON_TYPE, ApiRequest
+from ..client_info import MAX_ADDRESS_LENGTH, MAX_CLIENT_LENGTH, normalize_address
+from ..records import encode_value, is_session_id
+from ._errors import ApiError
+from ._http import JSON_TYPE, ApiRequest
 
 MAX_USER_ID_LENGTH = 256
 MAX_USER_NAME_LENGTH = 256

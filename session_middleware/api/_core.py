@@ -14,16 +14,17 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypedDict
 
-from session_middleware.core import MAX_TIMEOUT, RETRY_AFTER_SECONDS
-from session_middleware.exceptions import StoreError
-from session_middleware.flow import Flow
-from session_middleware.stores.base import Store
-
-from . import access, routes, validation
-from .access import Action, Grant
-from .errors import ApiError, error_body
-from .http import BASE_HEADERS, ApiRequest, ApiResponse, json_response
-from .jsonio import parse_object
+from ..core import MAX_TIMEOUT, RETRY_AFTER_SECONDS
+from ..exceptions import StoreError
+from ..flow import Flow
+from ..stores.base import Store
+from . import _access as access
+from . import _routes as routes
+from . import _validation as validation
+from ._access import Action, Grant
+from ._errors import ApiError, error_body
+from ._http import BASE_HEADERS, ApiRequest, ApiResponse, json_response
+from ._jsonio import parse_object
 
 logger = logging.getLogger("sessions_api")
 
@@ -52,7 +53,7 @@ class ApiOptions(TypedDict, total=False):
 
     #: Bearer token(s) with full access, compared in constant time.
     api_token: str | Sequence[str] | None
-    #: Called with the :class:`~sessions_api.http.ApiRequest` when no token matched; full
+    #: Called with the :class:`~sessions_api.ApiRequest` when no token matched; full
     #: access only if it returns ``True`` (ASGI also awaits an awaitable result).
     api_authorize: Callable[[ApiRequest], Any] | None
     #: Seconds without a request after which a session opened through the API ends (24 h).
