@@ -27,7 +27,12 @@ from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 from urllib.parse import quote
 
-import httpx
+try:
+    import httpx
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        'the sessions API client needs httpx: pip install "session-middleware[client]"', name=exc.name
+    ) from exc
 
 T = TypeVar("T")
 

@@ -64,5 +64,13 @@ def __getattr__(name: str) -> Any:
     from importlib import import_module
 
     module_name, attribute = _LAZY[name]
-    module = import_module(module_name, __name__)
+    try:
+        module = import_module(module_name, __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] != "hypothesis":
+            raise
+        raise ImportError(
+            f'session_middleware.testing.{name} needs Hypothesis: pip install "session-middleware[testing]"',
+            name=exc.name,
+        ) from exc
     return module if attribute is None else getattr(module, attribute)
