@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from base64 import urlsafe_b64encode
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from .records import SESSION_ID_LENGTH, TAGGED_SESSION_ID_LENGTH, is_session_id
 #: The signer's purpose: a value signed for anything else never verifies as a session cookie.
 COOKIE_SALT = b"session_middleware.cookie"
 MIN_SECRET_BYTES = 32
+security_logger = logging.getLogger("session_middleware.security")
 _HOW_TO = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
 #: Characters of the base64 SHA-256 signature after the id and its ".".
 SIGNATURE_LENGTH = 43
@@ -26,15 +28,28 @@ MAX_COOKIE_VALUE_LENGTH = max(COOKIE_VALUE_LENGTHS)
 def normalize_secret_keys(secret_key: str | bytes | Sequence[str | bytes]) -> list[bytes]:
     """The configured secret(s) as a list of bytes, oldest to newest.
 
-    :raises ValueError: if there is no key or a key is shorter than 32 bytes.
+    A key shorter than 32 bytes still works, as Starlette's and Flask's do, so that an app
+    moving here keeps its sessions; it is logged as a warning (once per call: once per
+    middleware) on the ``session_middleware.security`` logger, since a short key can be guessed.
+
+    :raises ValueError: if there is no key, or a key is empty.
     """
-    keys = [secret_key] if isinstance(secret_key, (str, bytes)) else list(secret_key)
-    if not keys:
+    # Anything else whose str() is the key (Starlette's Secret) is a key too.
+    keys = list(secret_key) if isinstance(secret_key, (list, tuple)) else [secret_key]
+    if not keys or any(k is None for k in keys):
         raise ValueError(f"secret_key must not be empty; {_HOW_TO}")
-    encoded = [k.encode() if isinstance(k, str) else bytes(k) for k in keys]
-    for key in encoded:
-        if len(key) < MIN_SECRET_BYTES:
-            raise ValueError(f"secret_key must be at least {MIN_SECRET_BYTES} bytes of random data; {_HOW_TO}")
+    encoded = [bytes(k) if isinstance(k, (bytes, bytearray)) else str(k).encode() for k in keys]
+    if not all(encoded):
+        raise ValueError(f"secret_key must not be empty; {_HOW_TO}")
+    short = sorted({len(key) for key in encoded if len(key) < MIN_SECRET_BYTES})
+    if short:
+        lengths = ", ".join(map(str, short))
+        security_logger.warning(
+            "secret_key of %s bytes is shorter than %d bytes of random data and could be guessed; %s",
+            lengths,
+            MIN_SECRET_BYTES,
+            _HOW_TO,
+        )
     return encoded
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -143,11 +144,12 @@ def test_permanent_is_accepted_and_stores_nothing() -> None:
         assert "_permanent" not in session
 
 
-def test_secret_key_comes_from_the_config_and_must_be_long() -> None:
+def test_secret_key_comes_from_the_config_and_a_short_one_warns(caplog: pytest.LogCaptureFixture) -> None:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "short"
-    with pytest.raises(ValueError, match="at least 32 bytes"):
-        init_app(app)
+    caplog.set_level(logging.WARNING, logger="session_middleware.security")
+    init_app(app)
+    assert "secret_key of 5 bytes" in caplog.text
     app = Flask(__name__)
     with pytest.raises(TypeError, match="secret_key is required"):
         init_app(app)
