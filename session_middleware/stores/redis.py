@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
-import redis
+try:
+    import redis
+except ImportError as exc:  # the optional extra is not installed
+    raise ImportError(
+        'RedisStore needs redis-py, which is not installed: pip install "session-middleware[redis]"'
+    ) from exc
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.asyncio.retry
@@ -14,10 +21,12 @@ import redis.retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError, NoScriptError
 
+from .._drive import adrive, drive
 from ..exceptions import StoreError
 from ..records import DataChanges, SessionRecord
 from . import _redis_flows as flows
-from ._redis_schema import Batch, Command, Eval, Keys, Op
+from ._redis_memo import DEFAULT_MEMO_SIZE, TouchMemo
+from ._redis_schema import Batch, Command, Eval, Keys, Op, check_prefix
 from .base import Clock
 
 T = TypeVar("T")
@@ -35,8 +44,10 @@ class RedisStore:
     (``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster``: ASGI). Clients you
     pass stay yours: :meth:`close` / :meth:`aclose` close only the store's own.
 
-    A request that reads its session costs one round trip (a script that loads it and
-    slides its expiry); one that changes data costs one more. See ``docs/stores.md``.
+    A request that reads its session costs one round trip: a plain ``HGETALL`` when this
+    process saw the session's last request within ``touch_interval``, else a script that
+    loads it and, if due, records the request and slides its expiry. One that changes
+    data costs one more. See ``docs/stores.md``.
 
     :param url: the server; with ``cluster=True``, any node of a Redis Cluster.
     :param prefix: prepended to every key, so several apps can share a server.
@@ -49,6 +60,8 @@ class RedisStore:
         before use (an extra round trip); 0 relies on ``retries`` instead.
     :param max_connections: the most connections each client pools (None: unbounded).
     :param clock: the current time in epoch seconds; it alone decides expiry.
+    :param memo_size: how many sessions' last requests this store remembers, so that
+        reads within ``touch_interval`` need no script (see ``_redis_memo``).
     """
 
     def __init__(
@@ -65,9 +78,9 @@ class RedisStore:
         health_check_interval: float = 0,
         max_connections: int | None = None,
         clock: Clock = time.time,
+        memo_size: int = DEFAULT_MEMO_SIZE,
     ) -> None:
-        if not isinstance(prefix, str) or not prefix:
-            raise ValueError("prefix must be a non-empty string (it namespaces every key)")
+        check_prefix(prefix)
         if (url is None) == (client is None and async_client is None):
             raise TypeError("pass either url= or your own client= / async_client=")
         if socket_timeout <= 0 or connect_timeout <= 0 or retries < 0:
@@ -75,6 +88,7 @@ class RedisStore:
         self.clock = clock
         self.prefix = prefix
         self._keys = Keys(prefix)
+        self._memo = TouchMemo(memo_size)
         self._owns_clients = url is not None
         if url is not None:
             options: dict[str, Any] = {
@@ -105,17 +119,17 @@ class RedisStore:
         client = self._client
         if client is None:
             raise RuntimeError("this RedisStore has no sync client: pass client= (a redis.Redis)")
+
+        def perform(op: Op) -> Any:
+            method, args = _call(client, op)
+            try:
+                return method(*args)
+            except NoScriptError:  # first use on this server, or after a restart: EVAL caches it
+                method, args = _reload(client, op)
+                return method(*args)
+
         try:
-            op = next(flow)
-            while True:
-                try:
-                    reply = _execute(client, op)
-                except flows.BACKEND_ERRORS as exc:
-                    op = flow.throw(exc)
-                else:
-                    op = flow.send(reply)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            return drive(flow, perform, flows.BACKEND_ERRORS)
         except flows.BACKEND_ERRORS as exc:
             raise _store_error(exc) from exc
 
@@ -123,44 +137,54 @@ class RedisStore:
         client = self._async_client
         if client is None:
             raise RuntimeError("this RedisStore has no async client: pass async_client= (a redis.asyncio.Redis)")
+
+        async def perform(op: Op) -> Any:
+            method, args = _call(client, op)
+            try:
+                return await method(*args)
+            except NoScriptError:
+                method, args = _reload(client, op)
+                return await method(*args)
+
         try:
-            op = next(flow)
-            while True:
-                try:
-                    reply = await _aexecute(client, op)
-                except flows.BACKEND_ERRORS as exc:
-                    op = flow.throw(exc)
-                else:
-                    op = flow.send(reply)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            return await adrive(flow, perform, flows.BACKEND_ERRORS)
         except flows.BACKEND_ERRORS as exc:
             raise _store_error(exc) from exc
 
     # -- sync ---------------------------------------------------------------------------
 
     def create(self, record: SessionRecord, *, replaces: str | None = None, max_per_user: int | None = None) -> bool:
-        return self._run(flows.create(self._keys, record, self.clock(), replaces, max_per_user))
+        return self._run(flows.create(self._keys, self._memo, record, self.clock(), replaces, max_per_user))
 
-    def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
-        return self._run(flows.load_and_touch(self._keys, session_id, self.clock(), user_id))
+    def load_and_touch(
+        self, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None:
+        flow = flows.load_and_touch(self._keys, self._memo, session_id, self.clock(), user_id, touch_interval)
+        return self._run(flow)
 
     def save_changes(self, session_id: str, changes: DataChanges) -> bool:
-        return self._run(flows.save_changes(self._keys, session_id, changes, self.clock()))
+        return self._run(flows.save_changes(self._keys, self._memo, session_id, changes, self.clock()))
 
     def delete(self, session_id: str) -> bool:
-        return self._run(flows.delete(self._keys, session_id, self.clock()))
+        return self._run(flows.delete(self._keys, self._memo, session_id, self.clock()))
 
     def list_by_user(self, user_id: str) -> list[SessionRecord]:
-        return self._run(flows.list_by_user(self._keys, user_id, self.clock()))
+        return self._run(flows.list_by_user(self._keys, self._memo, user_id, self.clock()))
 
     def find_by_client(self, user_id: str, address: str, client: str) -> SessionRecord | None:
-        return self._run(flows.find_by_client(self._keys, user_id, address, client, self.clock()))
+        return self._run(flows.find_by_client(self._keys, self._memo, user_id, address, client, self.clock()))
 
     def close_by_user(
         self, user_id: str, *, address: str | None = None, client: str | None = None, keep: str | None = None
     ) -> int:
-        return self._run(flows.close_by_user(self._keys, user_id, address, client, keep, self.clock()))
+        return self._run(flows.close_by_user(self._keys, self._memo, user_id, address, client, keep, self.clock()))
+
+    def ping(self) -> None:
+        """One ``PING`` (every node of a cluster), for readiness checks.
+
+        :raises StoreError: if Redis does not answer.
+        """
+        self._run(flows.ping())
 
     def close(self) -> None:
         """Close the sync client, if the store made it."""
@@ -172,27 +196,36 @@ class RedisStore:
     async def acreate(
         self, record: SessionRecord, *, replaces: str | None = None, max_per_user: int | None = None
     ) -> bool:
-        return await self._arun(flows.create(self._keys, record, self.clock(), replaces, max_per_user))
+        return await self._arun(flows.create(self._keys, self._memo, record, self.clock(), replaces, max_per_user))
 
-    async def aload_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
-        return await self._arun(flows.load_and_touch(self._keys, session_id, self.clock(), user_id))
+    async def aload_and_touch(
+        self, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None:
+        flow = flows.load_and_touch(self._keys, self._memo, session_id, self.clock(), user_id, touch_interval)
+        return await self._arun(flow)
 
     async def asave_changes(self, session_id: str, changes: DataChanges) -> bool:
-        return await self._arun(flows.save_changes(self._keys, session_id, changes, self.clock()))
+        return await self._arun(flows.save_changes(self._keys, self._memo, session_id, changes, self.clock()))
 
     async def adelete(self, session_id: str) -> bool:
-        return await self._arun(flows.delete(self._keys, session_id, self.clock()))
+        return await self._arun(flows.delete(self._keys, self._memo, session_id, self.clock()))
 
     async def alist_by_user(self, user_id: str) -> list[SessionRecord]:
-        return await self._arun(flows.list_by_user(self._keys, user_id, self.clock()))
+        return await self._arun(flows.list_by_user(self._keys, self._memo, user_id, self.clock()))
 
     async def afind_by_client(self, user_id: str, address: str, client: str) -> SessionRecord | None:
-        return await self._arun(flows.find_by_client(self._keys, user_id, address, client, self.clock()))
+        return await self._arun(flows.find_by_client(self._keys, self._memo, user_id, address, client, self.clock()))
 
     async def aclose_by_user(
         self, user_id: str, *, address: str | None = None, client: str | None = None, keep: str | None = None
     ) -> int:
-        return await self._arun(flows.close_by_user(self._keys, user_id, address, client, keep, self.clock()))
+        return await self._arun(
+            flows.close_by_user(self._keys, self._memo, user_id, address, client, keep, self.clock())
+        )
+
+    async def aping(self) -> None:
+        """The async twin of :meth:`ping`."""
+        await self._arun(flows.ping())
 
     async def aclose(self) -> None:
         """Close the async client, if the store made it."""
@@ -204,30 +237,27 @@ def _store_error(exc: BaseException) -> StoreError:
     return StoreError(f"Redis failed: {type(exc).__name__}: {exc}")
 
 
-def _execute(client: Any, op: Op) -> Any:
-    if isinstance(op, Eval):
-        try:
-            return client.evalsha(op.script.sha, 1, op.key, *op.args)
-        except NoScriptError:  # first use on this server, or after a restart: EVAL caches it
-            return client.eval(op.script.lua, 1, op.key, *op.args)
-    if isinstance(op, Command):
-        return client.execute_command(*op.args)
-    pipe = client.pipeline(transaction=False)
-    for command in op.commands:
-        pipe.execute_command(*command.args)
-    return pipe.execute(raise_on_error=False)
+#: A client method bound to its arguments' container: what one operation sends.
+Call = tuple[Callable[..., Any], tuple[Any, ...]]
 
 
-async def _aexecute(client: Any, op: Op) -> Any:
+def _call(client: SyncClient | AsyncClient, op: Op) -> Call:
+    """The one mapping of an operation to a client call, shared by both drivers: the sync
+    client's methods return the reply, the async client's an awaitable of it."""
     if isinstance(op, Eval):
-        try:
-            return await client.evalsha(op.script.sha, 1, op.key, *op.args)
-        except NoScriptError:
-            return await client.eval(op.script.lua, 1, op.key, *op.args)
+        return client.evalsha, (op.script.sha, len(op.keys), *op.keys, *op.args)
     if isinstance(op, Command):
-        return await client.execute_command(*op.args)
-    assert isinstance(op, Batch)
-    pipe = client.pipeline(transaction=False)
-    for command in op.commands:
-        pipe.execute_command(*command.args)
-    return await pipe.execute(raise_on_error=False)
+        return client.execute_command, op.args
+    if isinstance(op, Batch):
+        pipe = client.pipeline(transaction=False)
+        for command in op.commands:
+            pipe.execute_command(*command.args)
+        return partial(pipe.execute, raise_on_error=False), ()
+    raise TypeError(f"not a Redis operation: {op!r}")
+
+
+def _reload(client: SyncClient | AsyncClient, op: Op) -> Call:
+    """The call that sends a script the server did not know (EVAL caches it)."""
+    if not isinstance(op, Eval):
+        raise TypeError(f"only a script can be unknown to the server, not {op!r}")
+    return client.eval, (op.script.lua, len(op.keys), *op.keys, *op.args)

@@ -10,15 +10,8 @@ from typing import Any
 
 import pytest
 
-from session_middleware.stores._redis_schema import (
-    CREATE,
-    DELETE,
-    INDEX_ADD,
-    LOAD_AND_TOUCH,
-    SAVE_CHANGES,
-    SCRIPTS,
-    Keys,
-)
+from session_middleware.stores._redis_schema import Keys
+from session_middleware.stores._redis_scripts import CREATE, DELETE, INDEX_ADD, LOAD_AND_TOUCH, SAVE_CHANGES, SCRIPTS
 from session_middleware.stores.redis import RedisStore
 from tests.support.redis_server import CommandRecorder, RedisClusterNodes, RedisServer
 

@@ -17,7 +17,8 @@ from redis.exceptions import ConnectionError
 
 from session_middleware import StoreError
 from session_middleware.records import DataChanges, id_hash, new_session_id
-from session_middleware.stores._redis_schema import INDEX_ADD, Keys
+from session_middleware.stores._redis_schema import Keys
+from session_middleware.stores._redis_scripts import INDEX_ADD, INDEX_REMOVE
 from session_middleware.stores.redis import RedisStore
 from tests.support.clock import FakeClock
 from tests.support.redis_server import RedisServer
@@ -169,12 +170,12 @@ def test_a_damaged_record_is_missing_deleted_and_logged(
     assert record.id not in caplog.text
     assert store.load_and_touch(healthy.id) is not None
     if read == "list":
-        index = Keys(store.prefix).user("u1")
+        index = Keys(store.prefix).legacy_index("u1")
         assert raw.zcard(index) == 1
 
 
 def test_a_damaged_user_index_is_replaced(store: RedisStore, raw: Any, clock: FakeClock) -> None:
-    index = Keys(store.prefix).user("u1")
+    index = Keys(store.prefix).legacy_index("u1")
     raw.set(index, b"garbage")
     assert store.list_by_user("u1") == []
     record = make_record(clock, user="u1")
@@ -194,9 +195,9 @@ def test_dangling_and_foreign_index_entries_are_pruned_never_listed(
         store.create(record)
     raw.delete(keys.session(gone.id))  # as if a delete had failed half way
     foreign_token = hashlib.sha256(foreign.id.encode()).hexdigest()
-    raw.zadd(keys.user("u1"), {foreign_token: foreign.absolute_expiry})
+    raw.zadd(keys.legacy_index("u1"), {foreign_token: foreign.absolute_expiry})
     assert [r.id for r in store.list_by_user("u1")] == [mine.id]
-    assert raw.zrange(keys.user("u1"), 0, -1) == [hashlib.sha256(mine.id.encode()).hexdigest().encode()]
+    assert raw.zrange(keys.legacy_index("u1"), 0, -1) == [hashlib.sha256(mine.id.encode()).hexdigest().encode()]
     assert store.close_by_user("u1") == 1
     assert store.load_and_touch(foreign.id) is not None  # another user's session is never touched
 
@@ -325,8 +326,6 @@ def test_evicted_sessions_that_cannot_be_deleted_stay_listed(
 def test_a_failed_index_clean_up_after_delete_is_harmless(
     redis_server: RedisServer, raw: Any, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from session_middleware.stores._redis_schema import INDEX_REMOVE
-
     flaky = FlakyClient(redis.Redis.from_url(redis_server.url), scripts=(INDEX_REMOVE.sha,))
     store = RedisStore(client=flaky, prefix=f"flaky-{new_session_id()[:8]}:", clock=clock)  # type: ignore[arg-type]
     record = make_record(clock, user="u1")
@@ -335,7 +334,7 @@ def test_a_failed_index_clean_up_after_delete_is_harmless(
     assert "left for later pruning" in caplog.text
     flaky.failing.clear()
     assert store.list_by_user("u1") == []
-    assert raw.exists(Keys(store.prefix).user("u1")) == 0
+    assert raw.exists(Keys(store.prefix).legacy_index("u1")) == 0
 
 
 # -- configuration -----------------------------------------------------------------------
@@ -389,7 +388,7 @@ def test_memory_per_typical_session_stays_as_documented(
         raw = server.client()
         keys = Keys(store.prefix)
         session_bytes = raw.memory_usage(keys.session(record.id), samples=0)
-        index_bytes = raw.memory_usage(keys.user("user-000042"), samples=0)
+        index_bytes = raw.memory_usage(keys.legacy_index("user-000042"), samples=0)
         print(f"[{' '.join(settings) or 'default'}] session {session_bytes} B, index {index_bytes} B")  # with -s
         assert session_bytes <= bound and index_bytes <= 300
         raw.close()
