@@ -9,8 +9,11 @@ what it cannot honour with a ``TypeError`` that says what to write instead.
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Mapping
 from typing import Any
+
+security_logger = logging.getLogger("session_middleware.security")
 
 #: Every option both middlewares accept, under its own name.
 OPTION_NAMES = (
@@ -135,11 +138,26 @@ def resolve_options(args: tuple[Any, ...], options: Mapping[str, Any]) -> dict[s
         if name == "https_only":
             value = bool(value)  # Starlette: Secure only when true, never "Secure on https"
         resolved[canonical], given_as[canonical] = value, repr(name)
+    if resolved.get("cookie_secure") is False and given_as.get("cookie_secure") == "'https_only'":
+        _secure_when_browsers_require_it(resolved)
     if "secret_key" in resolved:
         resolved["secret_key"] = _secret_key(resolved["secret_key"])
     if "store" in resolved:
         _check_store(resolved["store"])
     return resolved
+
+
+def _secure_when_browsers_require_it(resolved: dict[str, Any]) -> None:
+    """``https_only=False`` with ``partitioned=True`` or ``same_site="none"``: Starlette sends
+    such a cookie without Secure, and browsers refuse it, so the app had no working session
+    anyway; marking it Secure makes it work on https instead of failing at start-up."""
+    samesite = resolved.get("cookie_samesite")
+    if resolved.get("cookie_partitioned") or (isinstance(samesite, str) and samesite.lower() == "none"):
+        security_logger.warning(
+            "https_only=False ignored: browsers accept a Partitioned or SameSite=None cookie only when "
+            "it is Secure, so the session cookie is marked Secure"
+        )
+        resolved["cookie_secure"] = True
 
 
 def _unknown(name: str) -> str:

@@ -186,3 +186,18 @@ def test_anything_but_a_store_is_refused_with_how_to_build_one(store: Any, what:
 
 def test_a_store_none_means_the_default() -> None:
     assert resolve_options((), {"store": None}) == {"store": None}
+
+
+@pytest.mark.parametrize("needs_secure", [{"partitioned": True}, {"same_site": "none"}, {"same_site": "None"}])
+def test_https_only_false_gives_way_where_browsers_require_secure(
+    needs_secure: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Starlette would send a cookie without Secure that browsers refuse: ours is Secure.
+    caplog.set_level("WARNING", logger="session_middleware.security")
+    assert resolve_options((), {"https_only": False, **needs_secure})["cookie_secure"] is True
+    assert "https_only=False ignored" in caplog.text
+
+
+def test_an_explicit_cookie_secure_false_is_left_for_the_middleware_to_refuse() -> None:
+    assert resolve_options((), {"cookie_secure": False, "partitioned": True})["cookie_secure"] is False
+    assert resolve_options((), {"https_only": False, "same_site": "lax"})["cookie_secure"] is False
