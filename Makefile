@@ -1,37 +1,62 @@
-# Every target creates the virtualenv on first use, so each works on a fresh clone.
+# Every target sets itself up on a fresh clone: the virtualenv, the package and its tools
+# (pip), and what pip cannot install (scripts/system-deps.sh: apt-get when allowed, else
+# one line saying what to install).
 VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
-STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HASH    := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+# The package with its extras and the project's dependency groups (pyproject.toml); a
+# stamp per pyproject.toml version, so an edit there reinstalls.
+RUN_STAMP  := $(VENV)/.run-$(HASH)
+TEST_STAMP := $(VENV)/.test-$(HASH)
+STAMP      := $(TEST_STAMP)
+EXTRAS  := redis,server,client,testing,django,flask
+SYSTEM  := PYTHON=$(PYTHON) sh scripts/system-deps.sh
+PIP     := $(PY) -m pip install --quiet --disable-pip-version-check
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 
-.PHONY: install run test lint typecheck pytest bench clean screenshots
+.PHONY: install run test lint typecheck pytest system-deps bench clean screenshots
 
-$(STAMP): pyproject.toml
+# pip >= 25.1 reads [dependency-groups] (`--group`).
+$(PY):
+	$(SYSTEM) venv
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-*
+	$(PIP) --upgrade 'pip>=25.1'
+
+$(RUN_STAMP): pyproject.toml | $(PY)
+	$(PIP) --upgrade 'pip>=25.1'
+	$(PIP) -e '.[server]' --group demo
+	rm -f $(VENV)/.run-*
 	touch $@
 
-install: $(STAMP)
+$(TEST_STAMP): pyproject.toml | $(PY)
+	$(PIP) --upgrade 'pip>=25.1'
+	$(PIP) -e '.[$(EXTRAS)]' --group test
+	rm -f $(VENV)/.test-* $(VENV)/.run-*
+	touch $@ $(RUN_STAMP)
+
+install: $(TEST_STAMP)
 
 ## run: the demo app (Starlette, memory store, REST API mounted) on http://127.0.0.1:8000
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(PY) -m uvicorn examples.demo:app --host $(HOST) --port $(PORT)
 
-## test: lint, type-check and run every test
-test: lint typecheck pytest
+## test: lint, type-check and run every test (Redis and Chromium installed first if missing)
+test: system-deps lint typecheck pytest
 
-lint: $(STAMP)
+## system-deps: redis-server, redis-cli and Chromium for the tests
+system-deps:
+	$(SYSTEM) redis chromium
+
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP)
+pytest: $(TEST_STAMP) system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## bench: the side-by-side benchmarks (see docs/benchmarks.md)
@@ -40,7 +65,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 ## screenshots: refresh docs/devices.png from the end-to-end test (headless Chromium)
-screenshots: $(STAMP)
+screenshots: $(TEST_STAMP) system-deps
 	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/e2e -q
 
 clean:
