@@ -1,0 +1,27 @@
+"""Views the integration tests drive through Django's test clients."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("set/<str:key>/<str:value>", views.set_value),
+    path("aset/<str:key>/<str:value>", views.aset_value),
+    path("get/<str:key>", views.get_value),
+    path("aget/<str:key>", views.aget_value),
+    path("dump", views.dump),
+    path("plain", views.plain),
+    path("login/<str:username>", views.login_view),
+    path("alogin/<str:username>", views.alogin_view),
+    path("logout", views.logout_view),
+    path("alogout", views.alogout_view),
+    path("whoami", views.whoami),
+    path("password/<str:password>", views.change_password),
+    path("expiry/<int:seconds>", views.set_expiry),
+    path("fail", views.fail),
+    path("append/<str:value>", views.append),
+    path("close-then-write", views.close_then_write),
+    path("address", views.address),
+]
