@@ -159,5 +159,5 @@ app = Starlette(
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 )
-# The REST API is mounted by the middleware itself, at api_path="/sessions" (the default).
-app.add_middleware(SessionMiddleware, secret_key=SECRET_KEY)
+# The middleware mounts the REST API itself at api_path (nothing is mounted without it).
+app.add_middleware(SessionMiddleware, secret_key=SECRET_KEY, api_path="/sessions")

@@ -17,7 +17,7 @@ from session_middleware.integrations.fastapi import SessionDep, UserDep
 SECRET_KEY = os.environ.get("SESSION_SECRET_KEY") or secrets.token_urlsafe(48)
 
 app = FastAPI()
-app.add_middleware(SessionMiddleware, secret_key=SECRET_KEY)
+app.add_middleware(SessionMiddleware, secret_key=SECRET_KEY, api_path="/sessions")
 
 
 @app.get("/")

@@ -15,7 +15,7 @@ from session_middleware.integrations.flask import get_session, init_app
 
 app = Flask(__name__)
 app.config["SECRET_KEY"] = os.environ.get("SESSION_SECRET_KEY") or secrets.token_urlsafe(48)
-init_app(app)  # secret_key defaults to app.config["SECRET_KEY"]
+init_app(app, api_path="/sessions")  # secret_key defaults to app.config["SECRET_KEY"]
 
 
 @app.get("/")

@@ -39,7 +39,7 @@ def inner(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[b
     return [json.dumps({"user": session.user, "visits": session.get("visits", 0)}).encode()]
 
 
-app = WSGISessionMiddleware(inner, secret_key=SECRET_KEY)
+app = WSGISessionMiddleware(inner, secret_key=SECRET_KEY, api_path="/sessions")
 
 if __name__ == "__main__":
     from wsgiref.simple_server import make_server

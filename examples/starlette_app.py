@@ -43,4 +43,4 @@ app = Starlette(
         Route("/logout", logout, methods=["POST"]),
     ]
 )
-app.add_middleware(SessionMiddleware, secret_key=SECRET_KEY)
+app.add_middleware(SessionMiddleware, secret_key=SECRET_KEY, api_path="/sessions")

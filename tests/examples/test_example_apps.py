@@ -80,6 +80,21 @@ def test_wsgi_example(name: str) -> None:
     asyncio.run(scenario(call, extra))
 
 
+def test_raw_asgi_example_passes_lifespan_through_the_middleware() -> None:
+    app = fresh("examples.raw_asgi").app
+    incoming = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(incoming)
+
+    async def send(message: Any) -> None:
+        sent.append(message["type"])
+
+    asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
