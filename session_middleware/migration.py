@@ -11,13 +11,19 @@ value is no session, exactly like a bad cookie of ours, and never raises.
 
 from __future__ import annotations
 
+import importlib
 import json
+import logging
 import time
 from base64 import b64decode
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from itsdangerous import BadData, TimestampSigner
+
+from .records import encode_value
+
+logger = logging.getLogger("session_middleware")
 
 #: Browsers keep at most 4096 bytes per cookie; anything longer was never a real cookie.
 MAX_LEGACY_COOKIE = 4096
@@ -77,12 +83,29 @@ class StarletteCookie:
             # BadData: forged; ValueError: not base64, UTF-8 or JSON; OverflowError: a
             # timestamp out of range; RecursionError: JSON nested too deep.
             return None
-        return data if isinstance(data, dict) else None
+        return _storable(data) if isinstance(data, dict) else None
+
+
+def _storable(data: dict[str, Any]) -> dict[str, Any]:
+    """The data without the values JSON cannot carry: Starlette's ``json.dumps`` writes NaN
+    and Infinity, which the stores refuse; the rest of the session still carries over."""
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        try:
+            encode_value(key, value)
+        except TypeError:
+            logger.warning("legacy session value for key %r is not JSON and was not carried over", key)
+            continue
+        kept[key] = value
+    return kept
 
 
 #: Names accepted by ``migrate_from``: each makes a reader from
 #: ``(secret_keys, max_age, clock=clock)``. Other modules add theirs (``READERS["flask"]``).
 READERS: dict[str, Callable[..., LegacyCookie]] = {"starlette": StarletteCookie}
+#: Modules that register a reader when imported, for names not registered yet: a
+#: framework's reader needs that framework, so it is imported only when asked for.
+PROVIDERS = {"flask": "session_middleware.integrations._flask_migration"}
 
 
 def legacy_reader(
@@ -104,17 +127,27 @@ def legacy_reader(
     if migrate_from is None:
         return None
     if isinstance(migrate_from, str):
-        factory = READERS.get(migrate_from.lower())
+        name = migrate_from.lower()
+        if name not in READERS and name in PROVIDERS:
+            try:
+                importlib.import_module(PROVIDERS[name])
+            except ImportError as exc:
+                raise ValueError(f"migrate_from={migrate_from!r} needs {exc.name or name!r} installed") from exc
+        factory = READERS.get(name)
         if factory is None:
             raise ValueError(
                 f"migrate_from={migrate_from!r} is not a known cookie format: use one of "
-                f"{', '.join(repr(name) for name in sorted(READERS))}, or an object with a "
+                f"{_known()}, or an object with a "
                 "read(value) -> dict | None method"
             )
         return factory(secret_keys, max_age, clock=clock)
     if isinstance(migrate_from, LegacyCookie) and not isinstance(migrate_from, type):
         return migrate_from
     raise ValueError(
-        f"migrate_from must be a cookie format name ({', '.join(repr(name) for name in sorted(READERS))}), "
+        f"migrate_from must be a cookie format name ({_known()}), "
         f"an object with a read(value) -> dict | None method, or None; got {type(migrate_from).__name__}"
     )
+
+
+def _known() -> str:
+    return ", ".join(repr(name) for name in sorted({*READERS, *PROVIDERS}))

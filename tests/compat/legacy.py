@@ -52,7 +52,8 @@ def starlette_cookie(data: Mapping[str, Any], secret: Any, **options: Any) -> st
     (header,) = [v.decode("latin-1") for k, v in start["headers"] if k == b"set-cookie"]
     name, _, rest = header.partition("=")
     assert name == options.get("session_cookie", "session")
-    return rest.partition(";")[0]
+    value: str = rest.partition(";")[0]
+    return value
 
 
 def starlette_reads(value: str, secret: Any, **options: Any) -> dict[str, Any]:
@@ -75,7 +76,8 @@ def signed_like_starlette(payload: bytes, secret: str, *, at: float | None = Non
         def get_timestamp(self) -> int:
             return super().get_timestamp() if at is None else int(at)
 
-    return Signer(secret).sign(payload).decode()
+    signed: bytes = Signer(secret).sign(payload)
+    return signed.decode("ascii")
 
 
 def encoded(data: Any) -> bytes:

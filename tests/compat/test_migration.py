@@ -178,3 +178,15 @@ def test_the_registry_takes_new_formats(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setitem(READERS, "custom", lambda keys, max_age, clock: _Custom())
     reader = legacy_reader("custom", KEYS, None)
     assert reader is not None and reader.read("ok") == {"custom": "ok"}
+
+
+def test_values_json_cannot_carry_are_left_out_and_the_rest_carries_over(caplog: pytest.LogCaptureFixture) -> None:
+    value = starlette_cookie({"user": "ada", "score": float("nan"), "limits": [1, float("inf")]}, SECRET)
+    assert StarletteCookie(KEYS, None).read(value) == {"user": "ada"}
+    assert "'score'" in caplog.text and "'limits'" in caplog.text
+
+
+def test_flask_is_known_by_name_and_imported_only_when_asked_for() -> None:
+    reader = legacy_reader("flask", KEYS, 60)
+    assert reader is not None and READERS["flask"] is type(reader)
+    assert reader.read("garbage") is None
