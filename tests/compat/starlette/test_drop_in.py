@@ -11,8 +11,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocket
 
 from session_middleware import MemoryStore, SessionMiddleware
 
@@ -179,3 +180,17 @@ def test_a_cleared_session_cookie_carries_the_same_attributes(client_factory: Cl
     for attribute in ("path", "domain", "secure", "httponly"):
         assert cleared.get(attribute) == set_cookie.get(attribute), attribute
     assert cleared.samesite == set_cookie.samesite == "strict"
+
+
+async def session_over_websocket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_json(dict(websocket.session))
+    await websocket.close()
+
+
+def test_a_websocket_sees_the_session(client_factory: ClientFactory) -> None:
+    app = session_app(routes=[WebSocketRoute("/ws", session_over_websocket), *ROUTES])
+    client = client_factory(app)
+    client.post("/update_session", json={"user": "ada"})
+    with client.websocket_connect("/ws") as websocket:
+        assert websocket.receive_json() == {"user": "ada"}
