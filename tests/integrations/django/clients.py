@@ -13,12 +13,17 @@ from django.test import AsyncClient, Client
 class Browser:
     """One browser: its cookie jar, and requests through the WSGI or the ASGI handler."""
 
-    def __init__(self, kind: str, runner: asyncio.Runner, **defaults: Any) -> None:
+    def __init__(
+        self, kind: str, runner: asyncio.Runner, headers: dict[str, str] | None = None, **defaults: Any
+    ) -> None:
         self.kind = kind
         self._runner = runner
+        # Sent with every request (AsyncClient's own default headers never reach the scope's).
+        self.headers = dict(headers or {})
         self.client: Client | AsyncClient = Client(**defaults) if kind == "wsgi" else AsyncClient(**defaults)
 
-    def request(self, method: str, path: str, **kwargs: Any) -> HttpResponseBase:
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        kwargs["headers"] = {**self.headers, **kwargs.get("headers", {})}
         call = getattr(self.client, method.lower())
         response = call(path, **kwargs)
         if self.kind == "asgi":
@@ -26,13 +31,13 @@ class Browser:
         assert isinstance(response, HttpResponseBase)
         return response
 
-    def get(self, path: str, **kwargs: Any) -> HttpResponseBase:
+    def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, **kwargs: Any) -> HttpResponseBase:
+    def post(self, path: str, **kwargs: Any) -> Any:
         return self.request("POST", path, **kwargs)
 
-    def delete(self, path: str, **kwargs: Any) -> HttpResponseBase:
+    def delete(self, path: str, **kwargs: Any) -> Any:
         return self.request("DELETE", path, **kwargs)
 
     @property

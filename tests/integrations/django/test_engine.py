@@ -57,7 +57,7 @@ def test_store_and_pop(session: SessionStore, arun: Run) -> None:
 
 def test_pop_default_accesses_but_does_not_modify(session: SessionStore, arun: Run) -> None:
     assert session.pop("some key", "does not exist") == "does not exist"
-    assert session.pop("some key", default="nope") == "nope"
+    assert session.pop("some key", default="nope") == "nope"  # type: ignore[call-overload]
     assert arun(session.apop("some key", default="async")) == "async"
     assert session.accessed is True
     assert session.modified is False
@@ -215,7 +215,7 @@ def test_key_rotation_through_secret_key_fallbacks(session: SessionStore) -> Non
 
 def test_session_key_is_read_only(session: SessionStore) -> None:
     with pytest.raises(AttributeError):
-        session.session_key = session._get_new_session_key()  # type: ignore[misc]
+        session.session_key = session._get_new_session_key()
 
 
 def test_default_and_custom_expiry(session: SessionStore, arun: Run) -> None:

@@ -6,7 +6,7 @@ from django.contrib import auth
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from session_middleware.integrations.django import update_session_auth_hash
+from session_middleware.integrations.django import SessionStore, update_session_auth_hash
 
 
 def set_value(request: HttpRequest, key: str, value: str) -> HttpResponse:
@@ -93,7 +93,7 @@ def close_then_write(request: HttpRequest) -> HttpResponse:
     from session_middleware.integrations.django.config import get_config
 
     session = request.session
-    assert session.session_id is not None
+    assert isinstance(session, SessionStore) and session.session_id is not None
     get_config().store.delete(session.session_id)
     session["late"] = True
     return HttpResponse("ok")
