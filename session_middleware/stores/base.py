@@ -86,6 +86,13 @@ class Store(Protocol):
         given), except ``keep``; return how many were closed."""
         ...
 
+    def ping(self) -> None:
+        """Check that the backend answers (a readiness probe); nothing is read or written.
+
+        :raises ~session_middleware.StoreError: if it does not.
+        """
+        ...
+
     def close(self) -> None:
         """Release connections held for the sync methods."""
         ...
@@ -118,6 +125,10 @@ class Store(Protocol):
         client: str | None = None,
         keep: str | None = None,
     ) -> int: ...
+
+    async def aping(self) -> None:
+        """The async twin of :meth:`ping`."""
+        ...
 
     async def aclose(self) -> None:
         """Release connections held for the async methods."""
@@ -166,6 +177,9 @@ class AsyncFromSync:
         keep: str | None = None,
     ) -> int:
         return self.close_by_user(user_id, address=address, client=client, keep=keep)
+
+    async def aping(self: Store) -> None:
+        self.ping()
 
     async def aclose(self: Store) -> None:
         self.close()
