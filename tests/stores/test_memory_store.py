@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
 from session_middleware import MemoryStore
-from session_middleware.records import DataChanges
-from session_middleware.stores.memory import RECENCY_GRANULARITY, bumps_recency
+from session_middleware.records import DataChanges, SessionRecord, new_session_id
+from session_middleware.stores.memory import RECENCY_GRANULARITY, RECLAIM_BATCH, _Entry, bumps_recency
 from tests.support.clock import FakeClock
 
 from .contract import make_record
@@ -118,3 +121,131 @@ def test_threads_share_one_consistent_store(clock: FakeClock) -> None:
     listed = store.list_by_user("user0") + store.list_by_user("user1")
     assert len(listed) == len(store) == 10  # the cap held for both users through every race
     assert all(store.load_and_touch(r.id) is not None for r in listed)
+
+
+def test_a_load_within_the_touch_interval_is_no_use_for_eviction(clock: FakeClock) -> None:
+    store = MemoryStore(maxsize=2, clock=clock)
+    first = make_record(clock)
+    store.create(first)
+    clock.tick(1)
+    second = make_record(clock)
+    store.create(second)
+    clock.tick(5)
+    assert store.load_and_touch(first.id, touch_interval=10) is not None  # within: nothing recorded
+    store.create(make_record(clock))
+    assert store.load_and_touch(first.id) is None  # still the least recently used: evicted
+    clock.tick(10)
+    assert store.load_and_touch(second.id, touch_interval=10) is not None  # due: recorded, a use
+    store.create(make_record(clock))
+    assert store.load_and_touch(second.id) is not None
+
+
+def held(store: MemoryStore) -> int:
+    """Entries the store holds, expired ones not reclaimed yet included (no reclaiming)."""
+    return len(store._sessions)
+
+
+def test_a_mass_expiry_is_reclaimed_a_batch_per_call(clock: FakeClock) -> None:
+    store = MemoryStore(clock=clock)
+    doomed = [make_record(clock, user=f"user{i}", idle=10) for i in range(3 * RECLAIM_BATCH)]
+    for record in doomed:
+        store.create(record)
+    survivor = make_record(clock, user="user0")
+    store.create(survivor)
+    clock.tick(11)
+    assert store.load_and_touch(survivor.id) is not None
+    assert held(store) == 2 * RECLAIM_BATCH + 1  # one call reclaimed one batch, no more
+    assert store.load_and_touch(doomed[-1].id) is None  # expired, not reclaimed yet: missing all the same
+    assert [r.id for r in store.list_by_user("user0")] == [survivor.id]
+    assert store.list_by_user(f"user{3 * RECLAIM_BATCH - 2}") == []
+    assert store.close_by_user(f"user{3 * RECLAIM_BATCH - 3}") == 0
+    for _ in range(3):
+        store.delete(new_session_id())
+    assert held(store) == 1 and len(store) == 1
+
+
+def test_a_touched_session_is_rescheduled_not_reclaimed(clock: FakeClock) -> None:
+    store = MemoryStore(clock=clock)
+    record = make_record(clock, idle=10)
+    store.create(record)
+    for _ in range(5):  # its first scheduled expiry passes while it is in use
+        clock.tick(6)
+        assert store.load_and_touch(record.id) is not None
+    clock.tick(9.5)
+    assert held(store) == 1 and store.load_and_touch(record.id) is not None
+
+
+def _entries_alive() -> int:
+    return sum(isinstance(o, _Entry) for o in gc.get_objects())
+
+
+@pytest.fixture
+def no_gc() -> Iterator[None]:
+    """Whatever leaves the store must be freed at once, not by the cycle collector."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def test_evicted_and_expired_sessions_release_their_memory(clock: FakeClock, no_gc: None) -> None:
+    before = _entries_alive()
+    store = MemoryStore(maxsize=50, clock=clock)
+    for i in range(200):  # fill, then three times as many again: evictions
+        store.create(make_record(clock, user=f"user{i % 70}", idle=5 if i % 3 else 100))
+        clock.tick(0.25)
+    assert len(store) <= 50 and _entries_alive() - before == held(store)
+    clock.tick(100)
+    for _ in range(3):
+        store.delete(new_session_id())
+    assert held(store) == 0 and _entries_alive() == before
+    sessions = store._sessions
+    assert sessions.by_user == {} and sessions.buckets == {} and sessions.root.newer is sessions.root
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        {"id": "u1"},
+        {"id": "u1", "name": "Ada"},
+        {"name": "Ada", "id": "u1"},
+        {"id": "u1", "name": None},
+        {"id": "u1", "name": "Ada", "roles": ["admin"]},
+    ],
+)
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"k": '"v"'},
+        {"a": "1", "b": '"x\\u0000y"', "c": "[1,2]", "d": "null"},
+        {"a": "1", "b": "raw\x00text"},  # opaque text with the separator the store joins with
+        {"a": "1", "blob": '"' + "x" * 2000 + '"'},
+        {f"key{i}": str(i) for i in range(40)},
+        {"": "1", "\x00": "2"},
+    ],
+    ids=["empty", "one", "four", "separator", "long", "many", "odd-keys"],
+)
+def test_every_user_and_data_shape_round_trips(clock: FakeClock, user: dict[str, Any], data: dict[str, str]) -> None:
+    store = MemoryStore(clock=clock)
+    now = clock()
+    record = SessionRecord(new_session_id(), now, now, 100.0, now + 1000, "198.51.100.7", "UA", user, data)
+    store.create(record)
+    loaded = store.load_and_touch(record.id)
+    assert loaded == record and loaded.user is not None and list(loaded.user) == list(user)
+    assert store.save_changes(record.id, DataChanges({"z": "26"}))
+    again = store.load_and_touch(record.id)
+    assert again is not None and again.data == {**data, "z": "26"}
+
+
+def test_sessions_with_the_same_keys_share_one_key_tuple(clock: FakeClock) -> None:
+    store = MemoryStore(clock=clock)
+    records = [make_record(clock, data={"cart": [i], "theme": "dark"}) for i in range(3)]
+    for record in records:
+        store.create(record)
+    stored = [store._sessions.peek(r.id) for r in records]
+    key_tuples = {id(entry.data[0]) for entry in stored if entry is not None}
+    assert len(key_tuples) == 1
+    assert [store.load_and_touch(r.id) for r in records] == records
