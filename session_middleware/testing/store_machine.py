@@ -30,6 +30,8 @@ _ORIGINS = (
 # (idle, absolute) timeouts: sometimes the absolute expiry comes first.
 _LIFETIMES = ((60.0, 120.0), (10.0, 86400.0), (3600.0, 30.0), (60.0, 86400.0))
 _STEPS = (0.5, 1.0, 5.0, 9.0, 10.0, 11.0, 29.0, 30.0, 59.0, 60.0, 61.0, 600.0)
+#: The middleware's default ``touch_interval`` is the smaller of this and a tenth of the idle timeout.
+_TOUCH_INTERVAL_CAP = 60.0
 
 
 def _json(**values: Any) -> dict[str, str]:
@@ -84,6 +86,9 @@ class StoreLifecycle(RuleBasedStateMachine):
     ``maxsize`` when the store is bounded, so the model evicts like it must, and
     ``recency_granularity`` if the store counts a session's loads and saves as one use
     per slot of that many seconds (MemoryStore: :data:`~session_middleware.stores.memory.RECENCY_GRANULARITY`).
+    Loads pass ``touch_interval``: by default the middleware's, the smaller of 60 s and a
+    tenth of the session's idle timeout; set it to a number (``0``: touch on every load)
+    to check the store with that interval instead.
     """
 
     #: Drive the async twins (each call awaited on one event loop per run).
@@ -92,6 +97,8 @@ class StoreLifecycle(RuleBasedStateMachine):
     maxsize: ClassVar[int | None] = None
     #: Seconds within which a session's loads and saves count as one use for eviction (0: each counts).
     recency_granularity: ClassVar[float] = 0.0
+    #: Seconds passed as every load's ``touch_interval``; None: the middleware's default for the session.
+    touch_interval: ClassVar[float | None] = None
 
     ids = Bundle("ids")
 
@@ -211,11 +218,18 @@ class StoreLifecycle(RuleBasedStateMachine):
 
     # -- per-session operations ------------------------------------------------------------
 
+    def _load(self, sid: str, as_user: str | None = None, what: str = "load_and_touch") -> None:
+        interval = self.touch_interval
+        if interval is None:
+            record = self.model.get(sid)
+            interval = 0.0 if record is None else min(_TOUCH_INTERVAL_CAP, record.idle_timeout / 10)
+        expected = self.model.load_and_touch(sid, user_id=as_user, touch_interval=interval)
+        actual = self.call("load_and_touch", sid, user_id=as_user, touch_interval=interval)
+        assert_same_record(actual, expected, f"{what}(touch_interval={interval:g})")
+
     @rule(sid=ids, as_user=st.none() | st.sampled_from(_USERS))
     def load_and_touch(self, sid: str, as_user: str | None) -> None:
-        expected = self.model.load_and_touch(sid, user_id=as_user)
-        actual = self.call("load_and_touch", sid, user_id=as_user)
-        assert_same_record(actual, expected, "load_and_touch")
+        self._load(sid, as_user)
         self.clock.tick()
 
     @rule(sid=ids, changes=_changes)
@@ -230,12 +244,12 @@ class StoreLifecycle(RuleBasedStateMachine):
         """Two requests load the same session, then each saves its own changes: both
         saves merge per key into what is stored, not into what the request loaded."""
         for _ in range(2):
-            assert_same_record(self.call("load_and_touch", sid), self.model.load_and_touch(sid), "load_and_touch")
+            self._load(sid)
         for changes in (first, second):
             expected = self.model.save_changes(sid, changes)
             saved = self.call("save_changes", sid, changes)
             assert saved is expected, f"save_changes returned {saved!r}, expected {expected!r}"
-        assert_same_record(self.call("load_and_touch", sid), self.model.load_and_touch(sid), "load after saves")
+        self._load(sid, what="load after saves")
         self.clock.tick()
 
     @rule(sid=ids)
@@ -264,6 +278,11 @@ class StoreLifecycle(RuleBasedStateMachine):
         expected = self.model.close_by_user(user, address=address, client=client, keep=keep_id)
         closed = self.call("close_by_user", user, address=address, client=client, keep=keep_id)
         assert closed == expected, f"close_by_user closed {closed!r} sessions, expected {expected!r}"
+
+    @rule()
+    def ping(self) -> None:
+        """A readiness check answers (``None``) and changes nothing."""
+        assert self.call("ping") is None, "ping() must return None"
 
     # -- time ------------------------------------------------------------------------------
 

@@ -16,8 +16,10 @@ class StoreModel:
     It follows the docstrings of :class:`~session_middleware.stores.base.Store`: a session
     is gone once ``clock() >= expires_at``; writes never bring back a session that is
     gone; ``replaces`` goes first, then the per-user cap, then (for a bounded store) the
-    least recently used session is evicted. A *use* is a create, a load-and-touch or a
-    save, the operations that mean a request happened.
+    least recently used session is evicted. A *use* is a create, a load-and-touch that
+    records the request, or a save: the operations that mean a request happened. A
+    load-and-touch within ``touch_interval`` of the stored ``last_request`` returns the
+    session as stored and changes nothing, its place in the eviction order included.
 
     :param maxsize: the store's capacity, or ``None`` for an unbounded store.
     :param recency_granularity: seconds; a load-and-touch or a save counts as a use only
@@ -71,11 +73,15 @@ class StoreModel:
         self.gone.discard(record.id)
         return True
 
-    def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
+    def load_and_touch(
+        self, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None:
         record = self.live().get(session_id)
         if record is None or (user_id is not None and record.user_id != user_id):
             return None
         now, previous = self.clock(), record.last_request
+        if now - previous < touch_interval:
+            return record
         record = self._records[session_id] = record.touched(now)
         if bumps_recency(previous, now, self.recency_granularity):
             self._use(session_id)

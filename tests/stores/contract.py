@@ -62,6 +62,9 @@ class AsyncTwin:
     def close_by_user(self, user_id: str, **kwargs: Any) -> int:
         return int(self._call("close_by_user", user_id, **kwargs))
 
+    def ping(self) -> None:
+        self._call("ping")
+
     def close(self) -> None:
         self._runner.run(self.inner.aclose())
 
@@ -167,6 +170,89 @@ class StoreContract:
         store.create(record)
         assert store.load_and_touch(record.id) == record
         assert [r.data for r in store.list_by_user("u1") if r.id == record.id] == [record.data]
+
+    # -- touch_interval -------------------------------------------------------------------
+
+    def test_a_load_within_the_touch_interval_writes_nothing(self, store: Any, clock: FakeClock) -> None:
+        record = make_record(clock, user="u1")
+        store.create(record)
+        for step in (10, 10, 9):  # at 10, 20, 29 s: all within 30 s of the stored last_request
+            clock.tick(step)
+            assert store.load_and_touch(record.id, touch_interval=30) == record
+        assert [r.last_request for r in store.list_by_user("u1")] == [record.last_request]
+        clock.set(record.opened + IDLE)  # the idle expiry did not slide
+        assert store.load_and_touch(record.id, touch_interval=30) is None
+        assert store.list_by_user("u1") == []
+
+    def test_a_load_past_the_touch_interval_records_the_request(self, store: Any, clock: FakeClock) -> None:
+        record = make_record(clock, user="u1")
+        store.create(record)
+        clock.tick(30)  # exactly the interval: due
+        loaded = store.load_and_touch(record.id, touch_interval=30)
+        assert loaded is not None and loaded.last_request == clock() == record.opened + 30
+        clock.tick(29)  # within the interval again, counted from the request just recorded
+        again = store.load_and_touch(record.id, touch_interval=30)
+        assert again is not None and again.last_request == record.opened + 30
+        clock.set(record.opened + 30 + IDLE - 1)  # the idle expiry slid to 30 s + IDLE
+        assert [r.last_request for r in store.list_by_user("u1")] == [record.opened + 30]
+        clock.tick(1)
+        assert store.list_by_user("u1") == []
+        assert store.load_and_touch(record.id, touch_interval=30) is None
+
+    def test_a_touch_interval_of_zero_records_every_load(self, store: Any, clock: FakeClock) -> None:
+        record = make_record(clock)
+        store.create(record)
+        for step in (0.001, 1.0, 0.5):
+            clock.tick(step)
+            loaded = store.load_and_touch(record.id, touch_interval=0)
+            assert loaded is not None and loaded.last_request == clock()
+
+    def test_a_load_within_the_interval_sees_the_latest_data(self, store: Any, clock: FakeClock) -> None:
+        record = make_record(clock, data={"a": 1})
+        store.create(record)
+        clock.tick(1)
+        assert store.load_and_touch(record.id, touch_interval=60) == record
+        assert store.save_changes(record.id, DataChanges({"b": "2"}, frozenset({"a"})))
+        clock.tick(1)
+        loaded = store.load_and_touch(record.id, touch_interval=60)
+        assert loaded is not None and loaded.data == {"b": "2"} and loaded.last_request == record.last_request
+
+    def test_a_touch_interval_keeps_loads_scoped_to_their_user(self, store: Any, clock: FakeClock) -> None:
+        alice = make_record(clock, user="alice")
+        store.create(alice)
+        clock.tick(50)
+        assert store.load_and_touch(alice.id, user_id="bob", touch_interval=10) is None
+        assert [r.last_request for r in store.list_by_user("alice")] == [alice.last_request]  # not touched
+        assert store.load_and_touch(alice.id, user_id="bob", touch_interval=0) is None
+        loaded = store.load_and_touch(alice.id, user_id="alice", touch_interval=10)
+        assert loaded is not None and loaded.last_request == clock()
+        clock.tick(5)
+        assert store.load_and_touch(alice.id, user_id="bob", touch_interval=10) is None
+        within = store.load_and_touch(alice.id, user_id="alice", touch_interval=10)
+        assert within is not None and within.last_request == loaded.last_request
+
+    def test_no_resurrection_through_a_load_within_the_interval(self, store: Any, clock: FakeClock) -> None:
+        closed, expiring = make_record(clock, user="u1"), make_record(clock, user="u1", idle=10)
+        for record in (closed, expiring):
+            store.create(record)
+            assert store.load_and_touch(record.id, touch_interval=60) is not None
+        assert store.delete(closed.id) is True
+        assert store.load_and_touch(closed.id, touch_interval=60) is None
+        clock.tick(10)  # expiring is gone, well within 60 s of its last_request
+        assert store.load_and_touch(expiring.id, touch_interval=60) is None
+        for record in (closed, expiring):
+            assert store.save_changes(record.id, DataChanges({"late": "1"})) is False
+            assert store.load_and_touch(record.id, touch_interval=60) is None
+        assert store.list_by_user("u1") == []
+
+    # -- ping -------------------------------------------------------------------------------
+
+    def test_ping_answers_and_changes_nothing(self, store: Any, clock: FakeClock) -> None:
+        record = make_record(clock, user="u1")
+        store.create(record)
+        assert store.ping() is None
+        assert store.load_and_touch(record.id) == record
+        assert ids(store.list_by_user("u1")) == [record.id]
 
     # -- copies -----------------------------------------------------------------------------
 

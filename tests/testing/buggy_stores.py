@@ -54,11 +54,15 @@ class DictStore(AsyncFromSync):
         self.put(record)
         return True
 
-    def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
+    def load_and_touch(
+        self, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None:
         self.purge()
         record = self.records.get(session_id)
         if record is None or (user_id is not None and record.user_id != user_id):
             return None
+        if self.clock() - record.last_request < touch_interval:
+            return record
         record = self.records[session_id] = record.touched(self.clock())
         return record
 
@@ -96,6 +100,9 @@ class DictStore(AsyncFromSync):
             self.drop(sid)
         return len(doomed)
 
+    def ping(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -110,12 +117,23 @@ class IndexKeepsExpired(DictStore):
 class TouchDoesNotSlide(DictStore):
     """Loads without recording the request: the idle expiry never moves."""
 
-    def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
+    def load_and_touch(
+        self, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None:
         self.purge()
         record = self.records.get(session_id)
         if record is None or (user_id is not None and record.user_id != user_id):
             return None
         return record
+
+
+class TouchIgnoresInterval(DictStore):
+    """Records every load, even one within ``touch_interval`` of the last recorded request."""
+
+    def load_and_touch(
+        self, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None:
+        return super().load_and_touch(session_id, user_id=user_id)
 
 
 class SaveFromStaleRead(DictStore):
@@ -125,8 +143,10 @@ class SaveFromStaleRead(DictStore):
         super().__init__(clock=clock)
         self.loaded: dict[str, SessionRecord] = {}
 
-    def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
-        record = super().load_and_touch(session_id, user_id=user_id)
+    def load_and_touch(
+        self, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None:
+        record = super().load_and_touch(session_id, user_id=user_id, touch_interval=touch_interval)
         if record is not None:
             self.loaded[session_id] = record
         return record
@@ -157,6 +177,7 @@ class DeleteLeavesLoadable(DictStore):
 BUGGY_STORES = {
     "index keeps expired sessions": IndexKeepsExpired,
     "touch does not slide the expiry": TouchDoesNotSlide,
+    "touch ignores the touch interval": TouchIgnoresInterval,
     "save drops a concurrent key": SaveFromStaleRead,
     "revoke leaves the session loadable": DeleteLeavesLoadable,
 }

@@ -46,17 +46,27 @@ class DictLifecycle(StoreLifecycle):
         return DictStore(clock=clock)
 
 
+#: Every machine runs with the middleware's default touch interval and with 0 (touch on every load).
+TOUCH_INTERVALS = pytest.mark.parametrize("touch_interval", [None, 0.0], ids=["default-interval", "interval-0"])
+
+
+def with_interval(machine: type[StoreLifecycle], touch_interval: float | None) -> type[StoreLifecycle]:
+    return type(machine.__name__, (machine,), {"touch_interval": touch_interval})
+
+
+@TOUCH_INTERVALS
 @pytest.mark.parametrize("machine", [MemoryLifecycle, AsyncMemoryLifecycle, BoundedMemoryLifecycle, DictLifecycle])
-def test_correct_stores_pass(machine: type[StoreLifecycle]) -> None:
-    run_state_machine_as_test(machine, settings=RUNS)
+def test_correct_stores_pass(machine: type[StoreLifecycle], touch_interval: float | None) -> None:
+    run_state_machine_as_test(with_interval(machine, touch_interval), settings=RUNS)
 
 
 _prefixes = itertools.count()
 
 
 @pytest.mark.redis
+@TOUCH_INTERVALS
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
-def test_redis_store_passes(redis_server: RedisServer, use_async: bool) -> None:
+def test_redis_store_passes(redis_server: RedisServer, use_async: bool, touch_interval: float | None) -> None:
     cleanup = redis.Redis.from_url(redis_server.url)
 
     class RedisLifecycle(StoreLifecycle):
@@ -71,6 +81,7 @@ def test_redis_store_passes(redis_server: RedisServer, use_async: bool) -> None:
                 cleanup.delete(*keys)
 
     RedisLifecycle.use_async = use_async
+    RedisLifecycle.touch_interval = touch_interval
     try:
         run_state_machine_as_test(RedisLifecycle, settings=RUNS)
     finally:
