@@ -1,12 +1,13 @@
 """Where a Redis-backed read goes: the round trips that separate ours from the peers'.
 
-The peers read with a native ``GET``; our read is one ``EVALSHA`` of a script that loads
-the session's hash, records the request and moves the expiry. This part times, with the
-store's own clients and interleaved like the in-process run, the steps between the two:
-a ``GET``, a script that does nothing, a script that only returns the session's hash (the
-least any one-command read of a hash through a script can cost), our load script, and
-the store's whole ``load_and_touch`` (the script plus decoding the record). Server time
-per call comes from ``INFO commandstats``.
+The peers read with a native ``GET``. Our read is one ``HGETALL`` of the session's hash
+when this process saw its last request within ``touch_interval``, else one ``EVALSHA`` of
+a script that loads the hash and, when due, records the request and moves the expiry.
+This part times, with the store's own clients and interleaved like the in-process run,
+the steps between them: a ``GET``, a script that does nothing, a script that only returns
+the session's hash (the least any one-command read of a hash through a script can cost),
+our load script, and the store's whole ``load_and_touch`` both ways (the command plus
+decoding the record). Server time per call comes from ``INFO commandstats``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from session_middleware.records import SessionRecord, new_session_id
-from session_middleware.stores._redis_schema import LOAD_AND_TOUCH, Keys
+from session_middleware.stores._redis_schema import Keys
+from session_middleware.stores._redis_scripts import LOAD_AND_TOUCH
 from session_middleware.stores.redis import RedisStore
 
 from .redis_server import RedisServer
@@ -35,8 +37,12 @@ ROWS = {
     "noop": "`EVALSHA` of `return 1` (a script's fixed cost)",
     "hash": "`EVALSHA` returning the session's hash, nothing written",
     "load": "`EVALSHA` of our load script (`LOAD_AND_TOUCH`)",
-    "store": "`RedisStore.load_and_touch`: the script and decoding the record",
+    "store": "`RedisStore.load_and_touch`, touch due: the script and decoding the record",
+    "store_read": "`RedisStore.load_and_touch` within `touch_interval`: `HGETALL` and decoding",
 }
+
+#: The interval the middleware passes by default (the smaller of 60 s and idle / 10).
+TOUCH_INTERVAL = 60.0
 
 
 #: The command each row sends, for its server time.
@@ -109,16 +115,18 @@ async def _run(server: RedisServer, store: RedisStore, repetitions: int, request
         "hgetall": lambda: sync.hgetall(key),
         "noop": lambda: sync.evalsha(noop, 1, key),
         "hash": lambda: sync.evalsha(hash_only, 1, key),
-        "load": lambda: sync.evalsha(LOAD_AND_TOUCH.sha, 1, key, now()),
+        "load": lambda: sync.evalsha(LOAD_AND_TOUCH.sha, 1, key, now(), "0"),
         "store": lambda: store.load_and_touch(sid),
+        "store_read": lambda: store.load_and_touch(sid, touch_interval=TOUCH_INTERVAL),
     }
     async_calls: dict[str, Callable[[], Any]] = {
         "get": lambda: aio.get("anatomy:string"),
         "hgetall": lambda: aio.hgetall(key),
         "noop": lambda: aio.evalsha(noop, 1, key),
         "hash": lambda: aio.evalsha(hash_only, 1, key),
-        "load": lambda: aio.evalsha(LOAD_AND_TOUCH.sha, 1, key, now()),
+        "load": lambda: aio.evalsha(LOAD_AND_TOUCH.sha, 1, key, now(), "0"),
         "store": lambda: store.aload_and_touch(sid),
+        "store_read": lambda: store.aload_and_touch(sid, touch_interval=TOUCH_INTERVAL),
     }
     result = {
         "async_us": await _median_of_medians(async_calls, repetitions, requests),

@@ -279,12 +279,12 @@ def _create_legacy(
         if len(members) >= cap:  # least recently used (and dead ones) first
             ranked = yield from _recency(keys, user_id, now, members)
             order = [m for m, _ in sorted(ranked, key=lambda item: float("-inf") if item[1] is None else item[1])]
-    yield Eval(CREATE, (key,), (ttl_ms(record.expires_at, now), *record_fields(record)))
     cap_arg = "" if cap is None else str(cap)
     add = (repr(now), cap_arg, token, repr(float(record.absolute_expiry)), len(dropped), *dropped, *order)
     try:
+        yield Eval(CREATE, (key,), (ttl_ms(record.expires_at, now), *record_fields(record)))
         picked = yield Eval(INDEX_ADD, (index,), add)
-    except BACKEND_ERRORS:
+    except BACKEND_ERRORS:  # the session may be written (a reply lost), but unindexed
         yield from _best_effort(Command(("DEL", key)), "removing an unindexed session")
         raise
     if picked:

@@ -145,6 +145,26 @@ def test_the_cap_counts_legacy_sessions_least_recently_used_first(store: RedisSt
     assert store.load_and_touch(legacy[0].id) is None and store.load_and_touch(tagged.id) is None
 
 
+def test_the_cap_does_not_count_damaged_or_foreign_legacy_sessions(
+    store: RedisStore, raw: Any, clock: FakeClock
+) -> None:
+    damaged, foreign, kept = (
+        legacy_record(clock, user="u1"),
+        legacy_record(clock, user="u2"),
+        legacy_record(clock, user="u1"),
+    )
+    for record in (damaged, foreign, kept):
+        store.create(record)
+    keys = Keys(store.prefix)
+    raw.hset(keys.session(damaged.id), "last_request", "soon")
+    raw.zadd(keys.legacy_index("u1"), {digest(foreign.id): foreign.absolute_expiry})
+    clock.tick(1)
+    new = tagged_record(clock, user="u1")
+    assert store.create(new, max_per_user=2)  # only "kept" counts: nothing is closed
+    assert store.load_and_touch(kept.id) is not None and store.load_and_touch(foreign.id) is not None
+    assert ids(store.list_by_user("u1")) == [kept.id, new.id]
+
+
 def test_a_legacy_session_moves_to_a_tagged_id_on_regenerate(store: RedisStore, raw: Any, clock: FakeClock) -> None:
     old = legacy_record(clock, user="u1", data={"cart": [1]})
     store.create(old)
