@@ -16,8 +16,10 @@ not run as is. Fragments that are not Python at all belong in another fence (``t
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +104,85 @@ def drive(app: Any) -> int:
         return client.get("/").status_code
 
 
+#: The README's quickstarts: blocks that mount the REST API. Each must do what the README says.
+QUICKSTARTS = [b for b in ALL if b.path.name == "README.md" and not b.compile_only and "api_path=" in b.source]
+API_TOKEN = "documentation-back-office-token-0123456789"
+Call = Callable[..., Awaitable[httpx.Response]]
+
+
+def test_the_readme_has_a_quickstart_per_framework() -> None:
+    sources = "\n".join(b.source for b in QUICKSTARTS)
+    assert len(QUICKSTARTS) == 5
+    for marker in ("starlette", "fastapi", "flask", "async def inner(scope", "def inner(environ"):
+        assert marker in sources
+
+
+@pytest.mark.parametrize("block", QUICKSTARTS, ids=[b.name for b in QUICKSTARTS])
+def test_readme_quickstart_runs_the_whole_loop(block: Block, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sign in, use the session, the REST API with the cookie and with the token, sign out."""
+    monkeypatch.setenv("SESSION_SECRET_KEY", "documentation-examples-secret-key-0123456789")
+    monkeypatch.setenv("SESSIONS_API_TOKEN", API_TOKEN)
+    namespace: dict[str, Any] = {"__name__": "docs_example"}
+    exec(compile(block.source, block.name, "exec"), namespace)  # noqa: S102 - our own documentation
+    app = namespace["app"]
+    bearer = {"Authorization": f"Bearer {API_TOKEN}"}
+
+    async def loop(browser: Call, back_office: Call) -> None:
+        assert (await browser("GET", "/")).json() == {"user": None, "visits": 1}
+        signed_in = await browser("POST", "/login?name=Ada")
+        assert signed_in.status_code == 200 and signed_in.json()["user"] == {"id": "ada", "name": "Ada"}
+        assert (await browser("GET", "/")).json() == {"user": {"id": "ada", "name": "Ada"}, "visits": 2}
+        own = await browser("GET", "/sessions/ada")
+        assert own.status_code == 200, own.text
+        [listed] = own.json()
+        assert listed["user"]["id"] == "ada" and not listed.get("data")  # the browser's view: no data
+        admin = await back_office("GET", "/sessions/ada", headers=bearer)
+        assert admin.status_code == 200 and [s["data"] for s in admin.json()] == [{"visits": 2}]
+        assert (await back_office("GET", "/sessions/ada")).status_code == 401
+        assert (await browser("POST", "/logout")).json()["user"] is None
+        assert (await browser("GET", "/sessions/ada")).status_code == 401
+        assert (await back_office("GET", "/sessions/ada", headers=bearer)).json() == []
+
+    if is_asgi(app):
+
+        async def main() -> None:
+            transport = httpx.ASGITransport(app=app)
+            async with (
+                httpx.AsyncClient(transport=transport, base_url="http://docs.test") as browser,
+                httpx.AsyncClient(transport=transport, base_url="http://docs.test") as back_office,
+            ):
+                await loop(browser.request, back_office.request)
+            assert await lifespan_through(app) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+        asyncio.run(main())
+        return
+    transport = httpx.WSGITransport(app=app)
+    with (
+        httpx.Client(transport=transport, base_url="http://docs.test") as browser,
+        httpx.Client(transport=transport, base_url="http://docs.test") as back_office,
+    ):
+
+        async def call(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+            return client.request(method, url, **kwargs)
+
+        asyncio.run(loop(functools.partial(call, browser), functools.partial(call, back_office)))
+
+
+async def lifespan_through(app: Any) -> list[str]:
+    """What an ASGI app sends back for a lifespan start-up and shutdown."""
+    incoming = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(incoming)
+
+    async def send(message: Any) -> None:
+        sent.append(message["type"])
+
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    return sent
+
+
 def test_marker_and_fence_parsing() -> None:
     text = "intro\n```python\n# doc: compile-only\nimport x\n```\n\n```python\nprint(1)\n```\n```text\nnot code\n```\n"
     found = [m.group(1) for m in _FENCE.finditer(text)]
@@ -157,6 +238,23 @@ def test_relative_links_resolve(path: Path) -> None:
         elif fragment and linked.suffix == ".md" and fragment not in anchors(linked):
             broken.append(target)
     assert broken == []
+
+
+#: The project's home: README links are absolute (PyPI shows the README without the repository).
+PROJECT_URL = "https://github.com/session-middleware/session-middleware"
+_IN_REPOSITORY = re.compile(re.escape(PROJECT_URL) + r"/(?:blob|tree|raw)/main/([^#?]+)")
+
+
+def test_readme_links_are_absolute_and_those_into_the_repository_resolve() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = _LINK.findall(readme)
+    assert links and all(re.match(r"^https?://", target) for target in links), links
+    into_repository = [m.group(1) for target in links if (m := _IN_REPOSITORY.match(target))]
+    assert {"docs/index.md", "docs/operations.md", "CHANGELOG.md"} <= set(into_repository)
+    missing = [path for path in into_repository if not (ROOT / path).exists()]
+    assert missing == []
+    github = {target for target in links if target.startswith("https://github.com/")}
+    assert all(target.startswith(PROJECT_URL) for target in github), github
 
 
 def test_slugs_follow_github() -> None:
