@@ -212,12 +212,20 @@ class RedisServer:
 
 
 class RedisClusterNodes:
-    """A Redis Cluster of ``masters`` nodes (no replicas) formed with ``redis-cli --cluster create``."""
+    """A Redis Cluster of ``masters`` nodes (no replicas) formed with ``redis-cli --cluster create``.
 
-    def __init__(self, directory: str | Path | None = None, *, masters: int = 3) -> None:
+    :param extra_args: more ``--option value`` arguments for every node, e.g.
+        ``["--cluster-require-full-coverage", "no"]``.
+    """
+
+    def __init__(
+        self, directory: str | Path | None = None, *, masters: int = 3, extra_args: Sequence[str] = ()
+    ) -> None:
         self._tmp = None if directory is not None else tempfile.TemporaryDirectory(prefix="redis-cluster-")
         self.directory = Path(directory if directory is not None else self._tmp.name)  # type: ignore[union-attr]
-        self.nodes = [RedisServer(self.directory / f"node{i}", cluster=True) for i in range(masters)]
+        self.nodes = [
+            RedisServer(self.directory / f"node{i}", cluster=True, extra_args=extra_args) for i in range(masters)
+        ]
 
     @property
     def url(self) -> str:
@@ -261,6 +269,21 @@ class RedisClusterNodes:
             time.sleep(0.05)
         raise RuntimeError("the test cluster did not reach cluster_state:ok")
 
+    def wait_until_healthy(self, timeout: float = 20.0) -> None:
+        """Wait until every node reports ``cluster_state:ok`` and none flags another as failing
+        (after a node restarts, the others clear its ``fail`` flag only after a while)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if all("cluster_state:ok" in _cluster_info(n) for n in self.nodes) and not any(
+                    "fail" in _cluster_nodes(n) for n in self.nodes
+                ):
+                    return
+            except OSError:
+                pass  # a node still starting
+            time.sleep(0.1)
+        raise RuntimeError("the test cluster did not recover")
+
     def client(self, **options: Any) -> Any:
         """A ``redis.cluster.RedisCluster`` client (``decode_responses`` by default)."""
         from redis.cluster import ClusterNode, RedisCluster
@@ -277,8 +300,16 @@ class RedisClusterNodes:
 
 
 def _cluster_info(node: RedisServer) -> str:
+    return _cluster_text(node, "INFO")
+
+
+def _cluster_nodes(node: RedisServer) -> str:
+    return _cluster_text(node, "NODES")
+
+
+def _cluster_text(node: RedisServer, what: str) -> str:
     with socket.create_connection((node.host, node.port), timeout=5) as sock:
-        sock.sendall(resp_command("CLUSTER", "INFO"))
+        sock.sendall(resp_command("CLUSTER", what))
         with sock.makefile("rb") as reader:
             header = reader.readline()  # $<length>
             return reader.read(int(header[1:]) + 2).decode() if header.startswith(b"$") else ""
