@@ -1,0 +1,95 @@
+"""Reading SESSION_MIDDLEWARE and Django's settings: errors say what is wrong, and
+Django's own tools (the test client's ``session``, ``clearsessions``) keep working."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.test import Client
+from django.test.utils import override_settings
+
+from session_middleware import MemoryStore
+from session_middleware.integrations.django import SessionStore
+from session_middleware.integrations.django.config import get_config
+from session_middleware.stores.base import Store
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"idle_timout": 10}, "did you mean 'idle_timeout'"),
+        ({"store": 42}, "must be a store"),
+        ({"store": "memcached://x"}, "must be a store"),
+        ({"idle_timeout": -1}, "positive"),
+        ({"absolute_timeout": float("nan")}, "positive"),
+        ({"max_sessions_per_user": 0}, "at least 1"),
+        ({"migrate_from": "django.contrib.sessions.backends.nope"}, "migrate_from"),
+        ({"trusted_proxies": ["not an address"]}, "trusted_proxies"),
+        ({"api_authorize": 3}, "api_authorize"),
+    ],
+)
+def test_bad_options_are_improperly_configured(options: dict[str, Any], message: str) -> None:
+    with override_settings(SESSION_MIDDLEWARE=options):
+        with pytest.raises(ImproperlyConfigured, match=message):
+            get_config()
+
+
+def test_defaults_follow_djangos_settings() -> None:
+    with override_settings(SESSION_MIDDLEWARE={}, SESSION_COOKIE_AGE=3600):
+        config = get_config()
+        assert config.absolute_timeout == 3600
+        assert config.idle_timeout == 24 * 3600
+        assert config.touch_interval == 60
+        assert isinstance(config.store, MemoryStore)
+        default_store = config.store
+    with override_settings(SESSION_MIDDLEWARE={"idle_timeout": 100}):
+        config = get_config()
+        assert config.touch_interval == 10
+        assert config.store is default_store  # one memory store for the process
+
+
+def test_a_redis_url_makes_one_store(redis_server: Any) -> None:
+    from session_middleware.stores.redis import RedisStore
+
+    with override_settings(SESSION_MIDDLEWARE={"store": redis_server.url, "redis_prefix": "dj-url-test:"}):
+        first = get_config().store
+        assert isinstance(first, RedisStore) and first.prefix == "dj-url-test:"
+        session = SessionStore()
+        session["a"] = 1
+        session.save()
+        assert SessionStore(session.session_key)["a"] == 1
+    with override_settings(SESSION_MIDDLEWARE={"store": redis_server.url, "redis_prefix": "dj-url-test:"}):
+        assert get_config().store is first
+
+
+def test_api_authorize_may_be_a_dotted_path() -> None:
+    with override_settings(SESSION_MIDDLEWARE={"api_authorize": "operator.truth"}):
+        import operator
+
+        assert get_config().api_authorize is operator.truth
+
+
+def test_a_short_secret_key_warns(caplog: pytest.LogCaptureFixture) -> None:
+    with override_settings(SECRET_KEY="short"), caplog.at_level("WARNING", "session_middleware.security"):
+        get_config()
+    assert "shorter than 32 bytes" in caplog.text
+
+
+def test_the_test_clients_session_property(store: Store) -> None:
+    client = Client()
+    session = client.session
+    session["prepared"] = "by the test"
+    session.save()
+    assert client.get("/get/prepared").json() == {"value": "by the test"}
+    assert client.session["prepared"] == "by the test"
+
+
+def test_clearsessions_is_a_no_op(store: Store) -> None:
+    session = SessionStore()
+    session["kept"] = True
+    session.save()
+    call_command("clearsessions")
+    assert SessionStore(session.session_key)["kept"] is True
