@@ -288,6 +288,31 @@ def test_concurrent_requests_changing_different_keys_all_keep_their_changes(
     assert browser.get("/dump").json() == {"a": "1", "b": "2"}
 
 
+def test_concurrent_wsgi_requests_merge_per_key(store: Store) -> None:
+    import threading
+
+    from django.test import Client
+
+    from .views import BARRIER
+
+    first = Client()
+    first.get("/set/base/0")
+    second = Client()
+    second.cookies = first.cookies
+    BARRIER.reset()
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda c=c, k=k: results.append(c.get(f"/barrier-set/{k}/v").status_code))
+        for c, k in ((first, "left"), (second, "right"))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert results == [200, 200]
+    assert first.get("/dump").json() == {"base": "0", "left": "v", "right": "v"}
+
+
 def _failing(store: Store) -> Any:
     from session_middleware.exceptions import StoreError
 
@@ -324,5 +349,6 @@ def test_a_store_outage_answers_503_and_keeps_the_cookie(memory_store: Store, br
         fresh = Browser(browser.kind, browser._runner)
         assert fresh.get("/plain").status_code == 200  # needs no session: untouched
         assert fresh.get("/set/b/2").status_code == 503  # storing a new session needs the store
+        assert fresh.get("/login/outage").status_code == 503  # the view's own store call (cycle_key)
     assert browser.cookie() == cookie
     assert browser.get("/get/a").json() == {"value": "1"}  # back: nobody was logged out

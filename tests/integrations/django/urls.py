@@ -24,4 +24,5 @@ urlpatterns = [
     path("append/<str:value>", views.append),
     path("close-then-write", views.close_then_write),
     path("address", views.address),
+    path("barrier-set/<str:key>/<str:value>", views.barrier_set),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from django.contrib import auth
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -102,3 +104,14 @@ def close_then_write(request: HttpRequest) -> HttpResponse:
 def address(request: HttpRequest) -> JsonResponse:
     request.session["seen"] = True
     return JsonResponse({})
+
+
+#: Two requests meet here after both loaded their session (see the concurrency test).
+BARRIER = threading.Barrier(2, timeout=10)
+
+
+def barrier_set(request: HttpRequest, key: str, value: str) -> HttpResponse:
+    request.session.get(key)  # loaded: both requests now hold the same stored state
+    BARRIER.wait()
+    request.session[key] = value
+    return HttpResponse("ok")
