@@ -12,8 +12,10 @@ from types import FrameType
 from typing import Any
 
 from session_middleware import MemoryStore, Store
+from session_middleware._failure_log import StoreFailureLog
 from session_middleware.api import (
     ApiError,
+    ApiResponse,
     SessionsAPI,
     create_asgi_app,
     json_response,
@@ -22,6 +24,17 @@ from session_middleware.api import (
     send_response,
 )
 from session_middleware.types import Message, Receive, Scope, Send
+
+from ._probes import (
+    HEALTH_PATH,
+    OK,
+    READY_PATH,
+    READY_TIMEOUT,
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE,
+    store_answers,
+    with_probes,
+)
 
 logger = logging.getLogger("sessions_api")
 access_logger = logging.getLogger("sessions_api.access")
@@ -32,16 +45,20 @@ _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Service:
-    """The API under ``/sessions`` plus ``GET /openapi.json`` and ``GET /health``.
+    """The API under ``/sessions`` plus ``GET /openapi.json``, ``/health`` and ``/ready``.
 
-    The lifespan closes the store on shutdown. Requests are logged without their query
-    string, which may carry session ids.
+    ``/ready`` answers 503 while the store does not answer within ``ready_timeout``
+    seconds (failures logged rate-limited on ``sessions_api``). The lifespan closes the
+    store on shutdown. Requests are logged without their query string, which may carry
+    session ids.
     """
 
-    def __init__(self, store: Store, api: SessionsAPI) -> None:
+    def __init__(self, store: Store, api: SessionsAPI, *, ready_timeout: float = READY_TIMEOUT) -> None:
         self.store = store
         self.api = api
-        self.document = openapi(PREFIX)
+        self.ready_timeout = ready_timeout
+        self.document = openapi_document(ready_timeout)
+        self.store_failures = StoreFailureLog(logger)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -68,14 +85,23 @@ class Service:
     async def _own_route(self, scope: Scope, send: Send) -> None:
         core = self.api.core
         request = request_from_scope({**scope, "root_path": ""})
-        if request.path not in ("/openapi.json", "/health"):
+        if request.path not in ("/openapi.json", HEALTH_PATH, READY_PATH):
             await send_response(send, core.reject(request, ApiError("NOT_FOUND")))
         elif request.method not in ("GET", "HEAD"):
             error = ApiError("METHOD_NOT_ALLOWED", headers={"Allow": "GET, HEAD"})
             await send_response(send, core.reject(request, error))
+        elif request.path == READY_PATH:
+            await send_response(send, core.finish(request, await self._readiness(), None))
         else:
-            value = self.document if request.path == "/openapi.json" else {"status": "ok"}
+            value = self.document if request.path == "/openapi.json" else OK
             await send_response(send, core.finish(request, json_response(200, value), None))
+
+    async def _readiness(self) -> ApiResponse:
+        failure = await store_answers(self.store, self.ready_timeout)
+        if failure is None:
+            return json_response(200, OK)
+        self.store_failures.report("ping", failure, None)
+        return json_response(503, UNAVAILABLE, [("Retry-After", str(RETRY_AFTER_SECONDS))])
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -83,6 +109,7 @@ class Service:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.store_failures.flush()
                 try:
                     await self.store.aclose()
                     self.store.close()
@@ -90,6 +117,11 @@ class Service:
                     logger.exception("closing the session store failed")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def openapi_document(ready_timeout: float = READY_TIMEOUT) -> dict[str, Any]:
+    """The OpenAPI document the service serves: the API under ``/sessions`` and the probes."""
+    return with_probes(openapi(PREFIX), ready_timeout)
 
 
 def make_store(spec: str) -> Store:
@@ -104,11 +136,21 @@ def make_store(spec: str) -> Store:
     raise ValueError("--store must be 'memory' or a redis:// URL")
 
 
-def build_service(store: Store, tokens: Sequence[str], *, insecure: bool = False, **options: Any) -> Service:
+def build_service(
+    store: Store,
+    tokens: Sequence[str],
+    *,
+    insecure: bool = False,
+    ready_timeout: float = READY_TIMEOUT,
+    **options: Any,
+) -> Service:
     """The service over ``store``; ``insecure`` without tokens lets every caller do everything."""
+    if not (0 < ready_timeout < float("inf")):
+        raise ValueError("the readiness timeout must be a positive number of seconds")
     if insecure and not tokens:
         options["api_authorize"] = _anyone
-    return Service(store, create_asgi_app(store, api_token=list(tokens) or None, **options))
+    api = create_asgi_app(store, api_token=list(tokens) or None, **options)
+    return Service(store, api, ready_timeout=ready_timeout)
 
 
 def _anyone(request: object) -> bool:
@@ -130,6 +172,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--idle-timeout", type=float, default=86400.0, help="seconds (default: 24 h)")
     parser.add_argument("--absolute-timeout", type=float, default=1209600.0, help="seconds (default: 14 days)")
     parser.add_argument("--max-sessions-per-user", type=int, default=None)
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=READY_TIMEOUT,
+        help=f"seconds /ready waits for the store (default: {READY_TIMEOUT:g})",
+    )
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -154,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             idle_timeout=args.idle_timeout,
             absolute_timeout=args.absolute_timeout,
             max_sessions_per_user=args.max_sessions_per_user,
+            ready_timeout=args.ready_timeout,
         )
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
