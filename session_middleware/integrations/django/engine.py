@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any, TypeVar
 
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
-from django.utils import timezone
 
 from ...records import DataChanges, SessionRecord, decode_value, encode_value, new_session_id, validate_user
 from ._ops import Create, Delete, Flow, Load, SaveChanges, arun, run
-from .config import MAX_TIMEOUT, DjangoConfig, get_config
+from .config import MAX_TIMEOUT, get_config
+from .lifetime import lifetime
 
 T = TypeVar("T")
 
@@ -43,40 +42,6 @@ def _no_origin() -> tuple[str, str]:
 def encode_data(data: Mapping[str, Any]) -> dict[str, str]:
     """Each value as JSON text; a key or value JSON cannot carry is a ``TypeError`` naming the key."""
     return {key: encode_value(key, value) for key, value in data.items()}
-
-
-def _timestamp(value: str) -> float:
-    moment = datetime.fromisoformat(value)
-    if timezone.is_naive(moment):  # set_expiry(datetime) under USE_TZ=False: the site's local time
-        moment = timezone.make_aware(moment, timezone.get_default_timezone())
-    return moment.timestamp()
-
-
-def lifetime(expiry: object, *, now: float, opened: float, config: DjangoConfig) -> tuple[float, float]:
-    """``(idle_timeout, absolute_expiry)`` of a record for Django's ``_session_expiry`` value.
-
-    - ``None`` or ``0`` (a browser-session cookie): the configured timeouts.
-    - seconds ``N``: ``N`` of inactivity end the session (``set_expiry(300)``), still
-      within the absolute timeout.
-    - a date (``set_expiry(datetime)`` / ``timedelta``): the session ends then, whatever
-      its activity.
-
-    An absolute expiry at or before ``now`` means: the session is over.
-    """
-    idle, absolute = config.idle_timeout, opened + config.absolute_timeout
-    if isinstance(expiry, bool) or expiry is None or expiry == 0:
-        return idle, absolute
-    if isinstance(expiry, (int, float)):
-        if expiry < 0:
-            return idle, now
-        return min(float(expiry), MAX_TIMEOUT), absolute
-    if isinstance(expiry, str):
-        try:
-            until = _timestamp(expiry)
-        except ValueError:
-            return idle, absolute
-        return min(max(idle, until - now), MAX_TIMEOUT), min(until, now + MAX_TIMEOUT)
-    return idle, absolute
 
 
 class SessionStore(SessionBase):
