@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from importlib import import_module
 from typing import NamedTuple
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
@@ -92,6 +94,11 @@ class SessionMiddleware:
     async_capable = True
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]) -> None:
+        engine = import_module(settings.SESSION_ENGINE)
+        if not issubclass(getattr(engine, "SessionStore", object), SessionStore):
+            raise ImproperlyConfigured(
+                'this SessionMiddleware needs SESSION_ENGINE = "session_middleware.integrations.django"'
+            )
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:

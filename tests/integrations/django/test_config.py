@@ -93,3 +93,11 @@ def test_clearsessions_is_a_no_op(store: Store) -> None:
     session.save()
     call_command("clearsessions")
     assert SessionStore(session.session_key)["kept"] is True
+
+
+def test_the_middleware_needs_this_engine() -> None:
+    from session_middleware.integrations.django import SessionMiddleware
+
+    with override_settings(SESSION_ENGINE="django.contrib.sessions.backends.cache"):
+        with pytest.raises(ImproperlyConfigured, match="SESSION_ENGINE"):
+            SessionMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]

@@ -365,3 +365,21 @@ def test_corrupt_stored_values_are_no_session(
     with caplog.at_level(logging.WARNING, "session_middleware.security"):
         assert SessionStore(session.session_key).load() == {}
     assert any(r.name == "session_middleware.security" for r in caplog.records)
+
+
+def test_the_test_cookie_helpers(session: SessionStore, arun: Run) -> None:
+    session.set_test_cookie()
+    assert session.test_cookie_worked() is True
+    session.delete_test_cookie()
+    assert session.test_cookie_worked() is False
+    arun(session.aset_test_cookie())
+    assert arun(session.atest_cookie_worked()) is True
+    arun(session.adelete_test_cookie())
+    assert arun(session.atest_cookie_worked()) is False
+
+
+def test_async_create_opens_a_new_session(session: SessionStore, arun: Run) -> None:
+    arun(session.aset("a", 1))
+    arun(session.acreate())
+    assert session.session_key is not None and session.modified is True
+    assert arun(SessionStore(session.session_key).aget("a")) == 1
