@@ -10,8 +10,16 @@ from typing import Any
 
 import pytest
 
+from session_middleware.records import session_tag, user_tag
 from session_middleware.stores._redis_schema import Keys
-from session_middleware.stores._redis_scripts import CREATE, DELETE, INDEX_ADD, LOAD_AND_TOUCH, SAVE_CHANGES, SCRIPTS
+from session_middleware.stores._redis_scripts import (
+    CREATE,
+    CREATE_INDEXED,
+    DELETE,
+    LOAD_AND_TOUCH,
+    SAVE_CHANGES,
+    SCRIPTS,
+)
 from session_middleware.stores.redis import RedisStore
 from tests.support.redis_server import CommandRecorder, RedisClusterNodes, RedisServer
 
@@ -28,9 +36,10 @@ CONNECTION_SETUP = {"HELLO", "CLIENT", "AUTH", "SELECT", "READONLY"}
 class Site:
     """An app (ASGI or WSGI) over a RedisStore, and browsers to visit it."""
 
-    def __init__(self, kind: str, store: RedisStore, runner: asyncio.Runner) -> None:
+    def __init__(self, kind: str, store: RedisStore, runner: asyncio.Runner, **app_options: Any) -> None:
         self.kind, self.store, self.runner = kind, store, runner
-        self.app = make_app(kind, store)
+        app_options.setdefault("api_path", "/sessions")
+        self.app = make_app(kind, store, **app_options)
         self.browsers: list[Browser] = []
 
     def browser(self) -> Browser:
@@ -49,10 +58,10 @@ class Site:
 def site_factory(async_runner: asyncio.Runner) -> Iterator[Any]:
     sites: list[Site] = []
 
-    def make(kind: str, url: str, **options: Any) -> Site:
+    def make(kind: str, url: str, app_options: dict[str, Any] | None = None, **options: Any) -> Site:
         options.setdefault("socket_timeout", TIMEOUT)
         options.setdefault("connect_timeout", TIMEOUT)
-        site = Site(kind, RedisStore(url, **options), async_runner)
+        site = Site(kind, RedisStore(url, **options), async_runner, **(app_options or {}))
         sites.append(site)
         return site
 
@@ -70,15 +79,17 @@ def session_id(browser: Browser) -> str:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("backend", ["redis", "cluster"])
+@pytest.mark.parametrize("touch_interval", [None, 0])
 def test_a_reading_request_costs_one_command_and_a_writing_one_two(
-    kind: str, backend: str, site_factory: Any, request: pytest.FixtureRequest
+    kind: str, backend: str, touch_interval: float | None, site_factory: Any, request: pytest.FixtureRequest
 ) -> None:
+    app_options = {} if touch_interval is None else {"touch_interval": touch_interval}
     if backend == "cluster":
         cluster: RedisClusterNodes = request.getfixturevalue("redis_cluster")
-        servers, site = cluster.nodes, site_factory(kind, cluster.url, cluster=True)
+        servers, site = cluster.nodes, site_factory(kind, cluster.url, app_options, cluster=True)
     else:
         server: RedisServer = request.getfixturevalue("private_redis_server")
-        servers, site = [server], site_factory(kind, server.url)
+        servers, site = [server], site_factory(kind, server.url, app_options)
     for server in servers:  # each server runs a script by EVAL the first time: do that now
         raw = server.client()
         assert [raw.script_load(script.lua) for script in SCRIPTS] == [script.sha for script in SCRIPTS]
@@ -97,17 +108,25 @@ def test_a_reading_request_costs_one_command_and_a_writing_one_two(
             # handshake: a cost per connection, not per request.
             return sorted(c for c in commands if c[0] not in CONNECTION_SETUP)
 
-        load, save, create, delete, index = (
-            ("EVALSHA", script.sha.encode()) for script in (LOAD_AND_TOUCH, SAVE_CHANGES, CREATE, DELETE, INDEX_ADD)
+        def read(visitor: Browser) -> tuple[str, bytes]:
+            """A read: within the default touch interval (60 s) a plain HGETALL, else the script."""
+            if touch_interval == 0:
+                return ("EVALSHA", LOAD_AND_TOUCH.sha.encode())
+            return ("HGETALL", Keys(site.store.prefix).session(session_id(visitor)).encode())
+
+        save, create, delete, create_indexed = (
+            ("EVALSHA", script.sha.encode()) for script in (SAVE_CHANGES, CREATE, DELETE, CREATE_INDEXED)
         )
-        assert sent("/") == [load]
-        assert sent("/") == [load]
-        assert sent("/write?key=b&value=3") == sorted([load, save])
-        assert sent("/write?key=b&value=3") == [load]  # nothing changed: nothing written
+        assert sent("/") == [read(browser)]
+        assert sent("/") == [read(browser)]
+        assert sent("/write?key=b&value=3") == sorted([read(browser), save])
+        assert sent("/write?key=b&value=3") == [read(browser)]  # nothing changed: nothing written
         assert sent("/public", site.browser()) == []  # no cookie: no store at all
         newcomer = site.browser()
         assert sent("/write?key=c&value=4", newcomer) == [create]  # a new anonymous session
-        assert sent("/login?user=ada", newcomer) == sorted([load, delete, create, index])
+        before = read(newcomer)
+        assert sent("/login?user=ada", newcomer) == sorted([before, delete, create_indexed])
+        assert session_tag(session_id(newcomer)) == user_tag("ada")  # the new id is in ada's slot
 
 
 # -- damaged records ---------------------------------------------------------------------
