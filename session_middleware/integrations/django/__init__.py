@@ -13,6 +13,15 @@ See ``docs/django.md``.
 
 from __future__ import annotations
 
+try:
+    import django
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised without the extra
+    raise ImportError(
+        'session_middleware.integrations.django needs Django: pip install "session-middleware[django]"', name="django"
+    ) from exc
+if django.VERSION < (5, 0):  # pragma: no cover
+    raise ImportError("session_middleware.integrations.django needs Django 5.0 or later (the async session API)")
+
 from .auth import aclose_other_sessions as aclose_other_sessions
 from .auth import aupdate_session_auth_hash as aupdate_session_auth_hash
 from .auth import close_other_sessions as close_other_sessions

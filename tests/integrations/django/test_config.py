@@ -101,3 +101,11 @@ def test_the_middleware_needs_this_engine() -> None:
     with override_settings(SESSION_ENGINE="django.contrib.sessions.backends.cache"):
         with pytest.raises(ImproperlyConfigured, match="SESSION_ENGINE"):
             SessionMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+
+
+def test_the_package_exports_what_it_documents() -> None:
+    import session_middleware.integrations.django as integration
+
+    assert integration.__all__ == sorted(integration.__all__)
+    for name in integration.__all__:
+        assert getattr(integration, name).__module__.startswith("session_middleware.integrations.django")
