@@ -40,6 +40,7 @@ hands its live sessions to the atomic script, which ranks them with the tagged o
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Generator, Iterable
 from typing import Any, TypeVar
 
@@ -116,6 +117,8 @@ def ping() -> Flow[None]:
 def load_and_touch(
     keys: Keys, memo: TouchMemo, session_id: str, now: float, user_id: str | None, interval: float
 ) -> Flow[SessionRecord | None]:
+    if not 0 <= interval < math.inf:
+        raise ValueError(f"touch_interval must be a finite number of seconds >= 0, not {interval!r}")
     token = digest(session_id)
     key = keys.session_at(token, session_tag(session_id))
     if interval > 0 and memo.fresh(token, now, interval):

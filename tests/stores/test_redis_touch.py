@@ -225,3 +225,10 @@ def test_round_trips_of_a_request_a_write_and_a_login(
     assert store.create(regenerated, replaces=login.id, max_per_user=3)
     names = [name for name, _ in sent(recorder)]
     assert names == ["EVALSHA", "EVALSHA", "EVALSHA"]  # delete, the (empty) legacy index, create
+
+
+@pytest.mark.parametrize("interval", [-1.0, float("nan"), float("inf")])
+def test_an_interval_that_is_no_duration_is_refused(interval: float, make_store: MakeStore, clock: FakeClock) -> None:
+    store = make_store("redis-sync")
+    with pytest.raises(ValueError, match="touch_interval"):
+        store.load_and_touch(new_session_id(), touch_interval=interval)
