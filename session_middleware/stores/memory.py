@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from itertools import chain
 from typing import Any
 
 from cachetools import Cache
@@ -28,8 +29,9 @@ from .base import AsyncFromSync, Clock
 # - Eviction order (``older``/``newer``): ``popitem`` evicts the least recently used. A
 #   request moves its session to the most recently used end only when it records the
 #   request (its ``touch_interval`` has passed) and is the session's first such request
-#   in a new second (``bumps_recency``); for sessions, which idle for minutes or hours,
-#   order within a second decides nothing (memcached bumps an item at most once a minute).
+#   in a new second (``bumps_recency``); a save, which records nothing, does not move it.
+#   For sessions, which idle for minutes or hours, order within a second (or a touch
+#   interval) decides nothing (memcached bumps an item at most once a minute).
 # - Expiry (``prev``/``next``): every entry sits in the bucket of the second of a lower
 #   bound of its expiry (the expiry when it was last scheduled: a touch only moves the
 #   real one later), and a heap orders the buckets' keys. Each operation first reclaims
@@ -50,11 +52,11 @@ from .base import AsyncFromSync, Clock
 # serialises all of it, because cachetools is not thread-safe; nothing here blocks, so
 # the async twins call the sync methods directly instead of going through a thread pool.
 #
-# Memory: a user ``{id, name}`` is kept as its name alone beside the user id; two or
-# more short data values are joined into one string beside a tuple of their keys,
-# shared by every session with the same keys; the client string is interned (sessions
-# share User-Agents). A signed-in session with four data keys, its own address and a
-# browser User-Agent takes about 720 bytes (docs/benchmarks.md).
+# Memory: a user ``{id, name}`` is kept as its name alone beside the user id; one or two
+# data keys as a flat tuple; three or more short values joined into one string beside a
+# tuple of their keys, shared by every session with the same keys; the client string is
+# interned (sessions share User-Agents). A signed-in session with four data keys, its own
+# address and a browser User-Agent takes about 740 bytes (docs/benchmarks.md).
 
 #: Seconds: requests of a session within one such slot count as one use for eviction.
 RECENCY_GRANULARITY = 1.0
@@ -68,7 +70,7 @@ _SEP = "\x00"
 _JOIN_LIMIT = 512  # characters of joined values; longer ones are kept as they are
 _KEYSETS_LIMIT = 4096  # distinct key tuples shared between sessions
 
-#: A stored data mapping: () | (key, value) | (keys, joined values) | a dict.
+#: A stored data mapping: () | (key, value) | (key, value, key, value) | (keys, joined values) | a dict.
 Compact = tuple[Any, ...] | dict[str, Any]
 
 
@@ -84,6 +86,8 @@ def _expand(stored: Compact) -> dict[str, Any]:
     if not stored:
         return {}
     first = stored[0]
+    if len(stored) == 4:
+        return {first: stored[1], stored[2]: stored[3]}
     if type(first) is tuple:  # (keys, joined values)
         return dict(zip(first, stored[1].split(_SEP), strict=True))
     return {first: stored[1]}
@@ -236,23 +240,21 @@ class _Sessions(Cache[str, _Entry]):
     def compact(self, mapping: Mapping[str, Any]) -> Compact:
         """A data mapping in its stored form (see ``Compact``)."""
         size = len(mapping)
-        if size == 0:
-            return ()
-        if size == 1:
-            ((key, value),) = mapping.items()
-            return (key, value)
-        values = list(mapping.values())
-        if all(type(v) is str for v in values):
-            joined = _SEP.join(values)
-            if len(joined) <= _JOIN_LIMIT and joined.count(_SEP) == size - 1:
-                keys = tuple(mapping)
-                shared = self.keysets.get(keys)
-                if shared is None:
-                    shared = keys
-                    if len(self.keysets) < _KEYSETS_LIMIT:
-                        self.keysets[keys] = keys
-                return (shared, joined)
-        return dict(mapping)
+        if size <= 2:
+            return tuple(chain.from_iterable(mapping.items()))
+        try:
+            joined = _SEP.join(mapping.values())
+        except TypeError:  # not all text: kept as it is
+            return dict(mapping)
+        if len(joined) > _JOIN_LIMIT or joined.count(_SEP) != size - 1:
+            return dict(mapping)
+        keys = tuple(mapping)
+        shared = self.keysets.get(keys)
+        if shared is None:
+            shared = keys
+            if len(self.keysets) < _KEYSETS_LIMIT:
+                self.keysets[keys] = keys
+        return (shared, joined)
 
     def __setitem__(self, key: str, value: _Entry) -> None:
         old = self.peek(key)
@@ -376,8 +378,8 @@ class MemoryStore(AsyncFromSync):
     workers or hosts use :class:`~session_middleware.RedisStore`.
 
     :param maxsize: the most sessions kept; past it the least recently used is evicted
-        (a session counts as used when a request is recorded on it, at most once per
-        second, see ``bumps_recency``). Expired sessions are reclaimed first.
+        (a session is used when it is created and when a request is recorded on it, at
+        most once per second, see ``bumps_recency``). Expired sessions are reclaimed first.
     :param clock: the current time in epoch seconds; tests pass a fake clock.
     """
 
@@ -454,8 +456,6 @@ class MemoryStore(AsyncFromSync):
             entry = sessions.live(session_id, now)
             if entry is None:
                 return False
-            if bumps_recency(entry.last_request, now):  # not when this second's load just did
-                sessions.use(entry)
             entry.data = sessions.compact(changes.apply_in_place(_expand(entry.data)))
             return True
 

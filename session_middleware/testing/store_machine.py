@@ -84,7 +84,7 @@ class StoreLifecycle(RuleBasedStateMachine):
     collect ``YourMachine.TestCase`` under pytest. Set ``use_async = True`` (or subclass
     :class:`AsyncStoreLifecycle`) to drive the ``a``-prefixed methods instead, and
     ``maxsize`` when the store is bounded, so the model evicts like it must, and
-    ``recency_granularity`` if the store counts a session's loads and saves as one use
+    ``recency_granularity`` if the store counts a session's recorded requests as one use
     per slot of that many seconds (MemoryStore: :data:`~session_middleware.stores.memory.RECENCY_GRANULARITY`).
     Loads pass ``touch_interval``: by default the middleware's, the smaller of 60 s and a
     tenth of the session's idle timeout; set it to a number (``0``: touch on every load)
@@ -95,7 +95,7 @@ class StoreLifecycle(RuleBasedStateMachine):
     use_async: ClassVar[bool] = False
     #: The store's capacity, if it evicts the least recently used session when full.
     maxsize: ClassVar[int | None] = None
-    #: Seconds within which a session's loads and saves count as one use for eviction (0: each counts).
+    #: Seconds within which a session's recorded requests count as one use for eviction (0: each counts).
     recency_granularity: ClassVar[float] = 0.0
     #: Seconds passed as every load's ``touch_interval``; None: the middleware's default for the session.
     touch_interval: ClassVar[float | None] = None

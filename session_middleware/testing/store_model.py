@@ -16,14 +16,14 @@ class StoreModel:
     It follows the docstrings of :class:`~session_middleware.stores.base.Store`: a session
     is gone once ``clock() >= expires_at``; writes never bring back a session that is
     gone; ``replaces`` goes first, then the per-user cap, then (for a bounded store) the
-    least recently used session is evicted. A *use* is a create, a load-and-touch that
-    records the request, or a save: the operations that mean a request happened. A
-    load-and-touch within ``touch_interval`` of the stored ``last_request`` returns the
-    session as stored and changes nothing, its place in the eviction order included.
+    least recently used session is evicted. A *use* is a create or a load-and-touch that
+    records the request (``last_request``): a load-and-touch within ``touch_interval`` of
+    the stored ``last_request`` returns the session as stored and changes nothing, its
+    place in the eviction order included, and a save changes data only.
 
     :param maxsize: the store's capacity, or ``None`` for an unbounded store.
-    :param recency_granularity: seconds; a load-and-touch or a save counts as a use only
-        when it falls in a later slot of this length than the session's last request
+    :param recency_granularity: seconds; a load-and-touch that records the request counts
+        as a use only when it falls in a later slot of this length than the session's last request
         (MemoryStore's :data:`~session_middleware.stores.memory.RECENCY_GRANULARITY`); 0
         counts every one.
     """
@@ -92,8 +92,6 @@ class StoreModel:
         if record is None:
             return False
         self._records[session_id] = replace(record, data=changes.apply(record.data))
-        if bumps_recency(record.last_request, self.clock(), self.recency_granularity):
-            self._use(session_id)
         return True
 
     def delete(self, session_id: str) -> bool:
