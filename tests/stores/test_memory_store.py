@@ -241,10 +241,13 @@ def test_every_user_and_data_shape_round_trips(clock: FakeClock, user: dict[str,
 
 def test_sessions_with_the_same_keys_share_one_key_tuple(clock: FakeClock) -> None:
     store = MemoryStore(clock=clock)
-    records = [make_record(clock, data={"cart": [i], "theme": "dark"}) for i in range(3)]
+    records = [make_record(clock, data={"cart": [i], "theme": "dark", "page": f"/p/{i}"}) for i in range(3)]
     for record in records:
         store.create(record)
-    stored = [store._sessions.peek(r.id) for r in records]
-    key_tuples = {id(entry.data[0]) for entry in stored if entry is not None}
+    key_tuples = set()
+    for record in records:
+        entry = store._sessions.peek(record.id)
+        assert entry is not None and isinstance(entry.data, tuple) and isinstance(entry.data[0], tuple)
+        key_tuples.add(id(entry.data[0]))
     assert len(key_tuples) == 1
     assert [store.load_and_touch(r.id) for r in records] == records
