@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import anatomy, e2e, growth, report
-from .inprocess import check, close_stacks, count_commands, prepare_cells, run_repetitions
+from .inprocess import SCENARIOS, check, close_stacks, count_commands, prepare_cells, run_repetitions
 from .redis_server import RedisServer, redis_server
 from .stacks import all_stacks
 
@@ -80,7 +80,7 @@ def machine(server: RedisServer | None) -> dict[str, Any]:
 
 async def in_process(server: RedisServer | None, args: argparse.Namespace) -> dict[str, Any]:
     stacks = list(all_stacks(server))
-    cells = await prepare_cells(stacks, ["a", "b", "c", "d"])
+    cells = await prepare_cells(stacks, list(SCENARIOS))
     growth_cells = growth.memory_growth_cells()
     for cell in growth_cells:
         await check(cell)
@@ -103,6 +103,8 @@ async def in_process(server: RedisServer | None, args: argparse.Namespace) -> di
                 "label": c.stack.label,
                 "family": c.stack.family,
                 "is_floor": c.stack.is_floor,
+                "is_ours": c.stack.is_ours,
+                "is_reference": c.stack.is_reference,
                 "redis": c.stack.redis is not None,
                 "scenario": c.scenario,
                 "medians": c.medians,
@@ -127,6 +129,18 @@ def scale(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def memory_bounds(args: argparse.Namespace) -> dict[str, Any]:
+    """The memory store's bounds, each part in a process of its own (``benchmarks.memory``)."""
+    maxsize, sessions = (20_000, 100_000) if args.quick else (100_000, 500_000)
+    result: dict[str, Any] = {}
+    for part, options in (("churn", ["--maxsize", str(maxsize)]), ("expiry", ["--sessions", str(sessions)])):
+        command = [sys.executable, "-m", "benchmarks.memory", part, *options]
+        log("memory: " + " ".join(command[1:]))
+        out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+        result[part] = json.loads(out.stdout)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run: few repetitions, small scale test")
@@ -134,7 +148,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, help="timed requests per cell and repetition")
     parser.add_argument("--warmup", type=int)
     parser.add_argument("--seed", type=int, default=20240606)
-    parts = ["inprocess", "anatomy", "scale", "e2e", "redis"]
+    parts = ["inprocess", "anatomy", "scale", "memory", "e2e", "redis"]
     parser.add_argument("--skip", action="append", default=[], choices=parts)
     parser.add_argument("--e2e-seconds", type=float)
     args = parser.parse_args()
@@ -161,6 +175,8 @@ def main() -> None:
             doc["anatomy"] = anatomy.run(server, repetitions=repetitions, requests=requests)
         if "scale" not in args.skip:
             doc["scale"] = scale(args)
+        if "memory" not in args.skip:
+            doc["memory"] = memory_bounds(args)
         if "e2e" not in args.skip:
             log("end to end: uvicorn + load generator")
             doc["e2e"] = e2e.run(
@@ -174,6 +190,8 @@ def main() -> None:
     markdown = report.render(doc)
     (RESULTS / f"{stamp}.md").write_text(markdown)
     (RESULTS / "latest.md").write_text(markdown)
+    # The same tables without the checks against the project's targets: what docs/benchmarks.md shows.
+    (RESULTS / "latest-doc.md").write_text(report.render(doc, targets=False))
     print(markdown)
     log(f"done in {doc['seconds']:.0f} s; results in {RESULTS}/{stamp}.json and .md")
 

@@ -37,13 +37,18 @@ SCENARIOS: dict[str, tuple[str, bool]] = {
     "b": ("/b", True),
     "c": ("/c", True),
     "d": ("/a", True),
+    "e": ("/b", True),
 }
 SCENARIO_TITLES = {
     "a": "(a) no cookie, untouched",
     "b": "(b) cookie, read one key",
     "c": "(c) cookie, write one key",
     "d": "(d) cookie, untouched",
+    "e": "(e) read one key, session due for a touch",
 }
+#: Scenario (e) is (b) with every request due to record itself: our stacks serve it with
+#: ``touch_interval=0`` (``Stack.due_app``); the peers record every request or never.
+DUE_SCENARIO = "e"
 # A floor has no session; it still gets a Cookie header of the usual size.
 _FLOOR_COOKIE = "session=" + "x" * 87
 
@@ -64,11 +69,19 @@ class Cell:
     def key(self) -> tuple[str, str]:
         return (self.stack.key, self.scenario)
 
+    @property
+    def app(self) -> Any:
+        """The app this cell times: the stack's, or its ``due_app`` in scenario (e)."""
+        if self.scenario == DUE_SCENARIO and self.stack.due_app is not None:
+            return self.stack.due_app
+        return self.stack.app
 
-async def request(stack: Stack, path: str, cookie: str | None) -> Any:
+
+async def request(stack: Stack, path: str, cookie: str | None, app: Any = None) -> Any:
+    app = stack.app if app is None else app
     if stack.interface == "asgi":
-        return await asgi_request(stack.app, path, cookie)
-    return wsgi_request(stack.app, path, cookie)
+        return await asgi_request(app, path, cookie)
+    return wsgi_request(app, path, cookie)
 
 
 async def prepare_cells(stacks: list[Stack], scenarios: list[str]) -> list[Cell]:
@@ -76,9 +89,13 @@ async def prepare_cells(stacks: list[Stack], scenarios: list[str]) -> list[Cell]
     cells = []
     for stack in stacks:
         cookie = _FLOOR_COOKIE
-        if not stack.is_floor:
+        if not (stack.is_floor or stack.is_reference):
             cookie = cookie_from(await request(stack, "/set", None), stack.cookie_name)
         for scenario in scenarios:
+            if stack.scenarios is not None and scenario not in stack.scenarios:
+                continue
+            if scenario == DUE_SCENARIO and stack.due_app is None:
+                continue  # a peer does in (e) what it does in (b): its (b) cell stands for both
             path, with_cookie = SCENARIOS[scenario]
             sent = cookie if with_cookie else None
             template = asgi_scope(path, sent) if stack.interface == "asgi" else wsgi_environ(path, sent)
@@ -92,17 +109,17 @@ async def check(cell: Cell) -> None:
     stack = cell.stack
     path = SCENARIOS[cell.scenario][0]
     stack.probe.read = None
-    response = await request(stack, path, cell.cookie)
+    response = await request(stack, path, cell.cookie, cell.app)
     if response.status != 200:
         raise RuntimeError(f"{stack.key} scenario {cell.scenario}: status {response.status}")
-    if cell.scenario == "b" and not stack.is_floor and stack.probe.read != "v":
+    if path == "/b" and not stack.is_floor and stack.probe.read != "v":
         raise RuntimeError(f"{stack.key} (b) read {stack.probe.read!r}, not the stored value")
     cell.set_cookie = bool(response.header_values("set-cookie"))
 
 
 async def time_cell(cell: Cell, requests: int, warmup: int) -> list[int]:
     """One block of one cell: ``warmup`` untimed requests, then ``requests`` timed ones (ns)."""
-    app, template = cell.stack.app, cell.template
+    app, template = cell.app, cell.template
     clock = time.perf_counter_ns
     samples: list[int] = []
     if cell.stack.interface == "asgi":
@@ -171,9 +188,9 @@ async def count_commands(cells: list[Cell], server: RedisServer, requests: int) 
 
 async def _one_request(cell: Cell) -> None:
     if cell.stack.interface == "asgi":
-        await cell.stack.app(fresh_scope(cell.template), receive, discard)
+        await cell.app(fresh_scope(cell.template), receive, discard)
     else:
-        consume(cell.stack.app(fresh_environ(cell.template), start_response_noop))
+        consume(cell.app(fresh_environ(cell.template), start_response_noop))
 
 
 async def close_stacks(stacks: list[Stack]) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import anatomy
-from .inprocess import SCENARIO_TITLES
+from .inprocess import DUE_SCENARIO, SCENARIO_TITLES
 from .stats import Summary, overheads, paired_ratios
 from .targets import RATIO_TARGETS, Outcome, check_ratio, check_value
 
@@ -43,19 +43,36 @@ class InProcess:
         self.scenarios = sorted({c["scenario"] for c in doc["cells"]})
         self.floors: dict[str, str] = {c["family"]: c["stack"] for c in doc["cells"] if c["is_floor"]}
 
-    def medians(self, stack: str, scenario: str) -> list[float] | None:
+    def label(self, stack: str) -> str:
+        first = self.stacks[stack]
+        return f"{first['label']} ({first['family'].upper() if first['family'] != 'flask' else 'Flask'})"
+
+    def cell(self, stack: str, scenario: str) -> dict[str, Any] | None:
+        """The cell of ``stack`` in ``scenario``; in (e), a stack without one (a peer, a floor)
+        is represented by its (b) cell, since it does the same in both."""
         cell = self.cells.get((stack, scenario))
+        if cell is None and scenario == DUE_SCENARIO and not self.stacks[stack].get("is_ours", False):
+            cell = self.cells.get((stack, "b"))
+        return cell
+
+    def medians(self, stack: str, scenario: str) -> list[float] | None:
+        cell = self.cell(stack, scenario)
         return None if cell is None else list(cell["medians"])
 
     def floor_of(self, stack: str) -> str:
         family: str = self.stacks[stack]["family"]
         return self.floors[family]
 
-    def overhead(self, stack: str, scenario: str) -> Summary | None:
+    def overheads(self, stack: str, scenario: str) -> list[float] | None:
+        """Per repetition: the stack's median minus its family floor's."""
         cell, floor = self.medians(stack, scenario), self.medians(self.floor_of(stack), scenario)
         if cell is None or floor is None:
             return None
-        return Summary.of(overheads(cell, floor))
+        return overheads(cell, floor)
+
+    def overhead(self, stack: str, scenario: str) -> Summary | None:
+        values = self.overheads(stack, scenario)
+        return None if values is None else Summary.of(values)
 
     def ratio(self, ours: str, peer: str, scenario: str) -> Summary | None:
         mine, theirs = self.medians(ours, scenario), self.medians(peer, scenario)
@@ -68,7 +85,7 @@ class InProcess:
         return Summary.of(paired_ratios(overheads(mine, floor_mine), overheads(theirs, floor_theirs)))
 
     def commands(self, stack: str, scenario: str) -> float | None:
-        cell = self.cells.get((stack, scenario))
+        cell = self.cell(stack, scenario)
         if cell is None or self.stacks[stack]["redis"] is False:
             return None
         return float(sum(cell["commands"].values()))
@@ -78,25 +95,30 @@ def render_inprocess(doc: dict[str, Any]) -> str:
     data = InProcess(doc)
     parts = []
     for family, title in FAMILY_TITLES.items():
-        stacks = [s for s, c in data.stacks.items() if c["family"] == family]
+        stacks = [s for s, c in data.stacks.items() if c["family"] == family and not c.get("is_reference")]
         if not stacks:
             continue
         parts.append(
-            f"#### {title}\n\nMedian µs per request (min..max over repetitions); overhead over the floor below.\n"
+            f"#### {title}\n\nMedian µs per request (min..max over repetitions), then the overhead over the floor. "
+            "In (e), a peer does what it does in (b).\n"
         )
         header = ["stack"] + [SCENARIO_TITLES[s] for s in data.scenarios]
         rows = []
         for stack in stacks:
-            label = data.stacks[stack]["label"]
-            row = [label]
+            first = data.stacks[stack]
+            row = [first["label"]]
             for scenario in data.scenarios:
+                own = data.cells.get((stack, scenario))
                 medians = data.medians(stack, scenario)
                 if medians is None:
                     row.append("–")
                     continue
+                if own is None:
+                    row.append("as (b)")
+                    continue
                 text = Summary.of(medians).fmt(1)
                 overhead = data.overhead(stack, scenario)
-                if overhead is not None and not data.stacks[stack]["is_floor"]:
+                if overhead is not None and not first["is_floor"]:
                     text += f"<br>+{overhead.median:.1f}"
                 row.append(text)
             rows.append(row)
@@ -110,13 +132,13 @@ def render_inprocess(doc: dict[str, Any]) -> str:
     header = ["stack"] + [SCENARIO_TITLES[s] for s in data.scenarios]
     rows = []
     for stack, first in data.stacks.items():
-        if first["is_floor"]:
+        if first["is_floor"] or first.get("is_reference"):
             continue
         row = [f"{FAMILY_TITLES[first['family']].split(' ')[0]}: {first['label']}"]
         for scenario in data.scenarios:
             cell = data.cells.get((stack, scenario))
             if cell is None:
-                row.append("–")
+                row.append("as (b)" if data.cell(stack, scenario) is not None else "–")
                 continue
             bits = ["cookie" if cell["set_cookie"] else "no cookie"]
             if first["redis"]:
@@ -125,7 +147,7 @@ def render_inprocess(doc: dict[str, Any]) -> str:
                 inner = dict(cell.get("server_commands", {}))
                 for name, n in cell["commands"].items():
                     inner[name] = inner.get(name, 0) - n
-                inner_text = " + ".join(f"{n:g} {name.upper()}" for name, n in sorted(inner.items()) if n > 0)
+                inner_text = " + ".join(f"{n:g} {name.upper()}" for name, n in sorted(inner.items()) if n > 0.005)
                 if inner_text:
                     bits.append(f"in the script: {inner_text}")
             row.append(", ".join(bits))
@@ -141,13 +163,54 @@ def render_inprocess(doc: dict[str, Any]) -> str:
         for peer in peers:
             if peer not in data.stacks:
                 continue
-            row = [f"{ours} / {peer}"]
+            row = [f"{data.label(ours)} / {data.label(peer)}"]
             for scenario in data.scenarios:
                 ratio = data.ratio(ours, peer, scenario)
                 row.append("–" if ratio is None else ratio.fmt(2, "x"))
             rows.append(row)
     parts.append(_table(["ours / peer"] + [SCENARIO_TITLES[s] for s in data.scenarios], rows))
+    floor = render_round_trip(data)
+    if floor:
+        parts += ["", "#### Against the physical floor: one Redis round trip\n", floor]
     return "\n".join(parts)
+
+
+#: Our Redis stacks and the reference (a floor plus one redis-py GET) each is compared with.
+ROUND_TRIPS = {
+    "asgi-ours-redis": "asgi-redis-get",
+    "wsgi-ours-redis": "wsgi-redis-get",
+    "flask-ours-redis": "wsgi-redis-get",
+}
+
+
+def render_round_trip(data: InProcess) -> str:
+    """Our Redis-backed requests against the least any Redis-backed read costs: one ``GET``."""
+    rows = []
+    for ours, reference in ROUND_TRIPS.items():
+        if ours not in data.stacks or reference not in data.stacks:
+            continue
+        get = data.overheads(reference, "b")
+        assert get is not None
+        row = [data.label(ours), f"+{Summary.of(get).median:.1f}"]
+        for scenario in ("b", "d", "e", "c"):
+            mine = data.overheads(ours, scenario)
+            if mine is None:
+                row.append("–")
+                continue
+            ratio = Summary.of(paired_ratios(mine, get))
+            row.append(f"+{Summary.of(mine).median:.1f}: {ratio.fmt(2, 'x')}")
+        rows.append(row)
+    if not rows:
+        return ""
+    header = ["stack", "one `GET` (µs added)"] + [
+        f"{SCENARIO_TITLES[s]}: µs added, ratio to the `GET`" for s in ("b", "d", "e", "c")
+    ]
+    note = (
+        "The reference is the family's floor plus one redis-py `GET` of a 400-byte value per request "
+        "(`redis.asyncio` under ASGI, `redis.Redis` under WSGI), timed in the same repetitions: no session "
+        "store can read from Redis for less. Ratios are paired per repetition.\n\n"
+    )
+    return note + _table(header, rows)
 
 
 def outcomes(doc: dict[str, Any]) -> list[Outcome]:
@@ -171,6 +234,25 @@ def outcomes(doc: dict[str, Any]) -> list[Outcome]:
     if growth:
         results.append(
             check_value("(c) on 100 keys vs 1 key", growth.get("c_100_vs_1"), 3.0, fmt="{:.2f}x", strict=True)
+        )
+    memory = doc.get("memory", {})
+    churn, expiry = memory.get("churn"), memory.get("expiry")
+    if churn:
+        size = f"{churn['maxsize']:,}"
+        results.append(check_value("bytes per realistic session", churn.get("bytes_per_session"), 1024, fmt="{:.0f} B"))
+        results.append(
+            check_value(
+                f"store of {size} fed 3x {size} new sessions: memory growth", churn.get("growth"), 0.10, fmt="{:.1%}"
+            )
+        )
+    if expiry:
+        results.append(
+            check_value(
+                f"longest call after {expiry['sessions']:,} sessions expire at once",
+                expiry.get("longest_ms"),
+                50.0,
+                fmt="{:.1f} ms",
+            )
         )
     return results
 
@@ -209,7 +291,10 @@ def render_scale(scale: dict[str, Any]) -> str:
             "(b) ratio, paired",
             f"{scale['b_ratio']:.2f}x ({scale['b_ratio_range'][0]:.2f}..{scale['b_ratio_range'][1]:.2f})",
         ],
-        ["resident memory per session", f"{scale['bytes_per_session']:.0f} bytes"],
+        [
+            "resident memory per session (a realistic session plus the key (b) reads)",
+            f"{scale['bytes_per_session']:.0f} bytes",
+        ],
         [f"filling {large:,} sessions", f"{scale['fill_seconds']:.1f} s"],
         [
             f"list_by_user, µs, {large:,} / {small:,} sessions",
@@ -253,9 +338,45 @@ def render_e2e(result: dict[str, Any]) -> str:
     return head + _table(["stack", "requests/s", "p99 ms", "non-200"], rows)
 
 
-def render(doc: dict[str, Any]) -> str:
+def render_memory(memory: dict[str, Any]) -> str:
+    rows = []
+    churn, expiry = memory.get("churn"), memory.get("expiry")
+    if churn:
+        size = f"{churn['maxsize']:,}"
+        rows += [
+            ["resident memory per session", f"{churn['bytes_per_session']:.0f} bytes ({size} sessions)"],
+            [
+                f"growth after the store is full and takes {3 * churn['maxsize']:,} more sessions (each evicts one)",
+                f"+{churn['growth_mb']:.1f} MB: +{churn['growth']:.1%} of the store's "
+                f"{churn['store_mb']:.1f} MB, +{churn['process_growth']:.1%} of the process",
+            ],
+        ]
+    if expiry:
+        drained = expiry["calls_to_reclaim"]
+        seconds = expiry["seconds_to_reclaim"]
+        rows += [
+            [
+                f"longest single call while {expiry['sessions']:,} sessions that expired at once are reclaimed",
+                f"{expiry['longest_ms']:.1f} ms",
+            ],
+            [
+                "calls until every one of them is reclaimed",
+                "not within the run" if drained is None else f"{drained:,} ({seconds:.1f} s)",
+            ],
+        ]
+    note = (
+        "Realistic sessions: a user `{id, name}`, four data keys (a CSRF token, a cart, a theme, the last "
+        "page), an IPv4 address of their own, a browser User-Agent (`benchmarks/memory.py`, each part in a "
+        "fresh process). The expired sessions are reclaimed during ordinary calls (three reads of live "
+        "sessions, one new session, repeated), at most 128 per call.\n\n"
+    )
+    return note + _table(["measure", "value"], rows)
+
+
+def render(doc: dict[str, Any], *, targets: bool = True) -> str:
     parts = ["## Machine\n", render_machine(doc), ""]
-    parts += ["## Targets\n", render_outcomes(outcomes(doc)), ""]
+    if targets:
+        parts += ["## Targets\n", render_outcomes(outcomes(doc)), ""]
     if "inprocess" in doc:
         parts += ["## In-process, side by side\n", render_inprocess(doc["inprocess"]), ""]
     if "anatomy" in doc:
@@ -264,6 +385,8 @@ def render(doc: dict[str, Any]) -> str:
         parts += ["## Growth with the session's size (ASGI, memory store)\n", render_growth(doc["growth"]), ""]
     if "scale" in doc:
         parts += ["## Scale (memory store)\n", render_scale(doc["scale"]), ""]
+    if doc.get("memory"):
+        parts += ["## Memory store: size and reclaiming\n", render_memory(doc["memory"]), ""]
     if "e2e" in doc:
         parts += ["## End to end (uvicorn on loopback)\n", render_e2e(doc["e2e"]), ""]
     return "\n".join(parts)

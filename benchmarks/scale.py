@@ -1,9 +1,10 @@
 """The memory store at scale: 1,000,000 live sessions against 1,000.
 
 Runs in its own process (``python -m benchmarks.scale``, JSON on stdout) so that the
-resident-memory delta is this store's alone. Each session has a user and 100 bytes of
-data; requests of scenario (b) pick random sessions, so the 1M store is not measured on
-one hot entry.
+resident-memory delta is this store's alone. Each session is a realistic one
+(``benchmarks.memory.realistic_record``: a user, four data keys, its own IPv4 address, a
+browser User-Agent) plus the key ``k`` that scenario (b) reads; requests of scenario (b)
+pick random sessions, so the 1M store is not measured on one hot entry.
 """
 
 from __future__ import annotations
@@ -16,40 +17,32 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 from session_middleware import MemoryStore, SessionMiddleware
 from session_middleware.records import SessionRecord, new_session_id
 
 from .drive import asgi_scope, discard, fresh_scope, receive
+from .memory import realistic_record, rss_bytes
 from .stacks import SECRET, Probe, raw_asgi_app
 from .stats import Summary, median_ns
 
-DATA_TEXT = json.dumps("x" * 97)  # key "k" plus its JSON text: 100 bytes of data
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 #"
 PROBE_USER = "probe-user"
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[1])
-    import resource
-
-    return pages * resource.getpagesize()
+#: The value scenario (b) reads, beside the realistic session's own four keys.
+READ_VALUE = json.dumps("v")
 
 
 def fill(store: MemoryStore, count: int, rng: random.Random) -> list[str]:
-    """``count`` sessions (users own two each), plus three of ``PROBE_USER``; their ids."""
+    """``count`` realistic sessions, plus three of ``PROBE_USER``; their ids."""
     now = store.clock()
     ids = []
     for i in range(count):
-        sid = new_session_id()
-        user = {"id": f"user-{i // 2}", "name": f"User {i // 2}"}
-        record = SessionRecord(
-            sid, now, now, 86400.0, now + 14 * 86400.0, f"203.0.113.{i % 256}", f"{UA}{i % 10}", user, {"k": DATA_TEXT}
-        )
-        store.create(record)
-        ids.append(sid)
+        record = realistic_record(i, now)
+        store.create(replace(record, data={"k": READ_VALUE, **record.data}))
+        ids.append(record.id)
     for _ in range(3):
         sid = new_session_id()
         store.create(SessionRecord(sid, now, now, 86400.0, now + 14 * 86400.0, "", "", {"id": PROBE_USER}, {}))

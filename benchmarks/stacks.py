@@ -4,6 +4,10 @@ Every stack serves the same four paths, so one stack instance covers every scena
 ``/a`` leaves the session alone, ``/b`` reads key ``k``, ``/c`` writes key ``n`` (a new
 value each time, so no library can skip the write), ``/set`` stores ``k = "v"`` (used
 once to obtain a valid cookie). Families share a floor: the same app without sessions.
+Our stacks also carry ``due_app``, the same middleware and store with
+``touch_interval=0``, so that every request is due to record itself (scenario e).
+Reference stacks add one raw redis-py ``GET`` per request to a floor: the round trip
+that any Redis-backed read costs at least.
 """
 
 from __future__ import annotations
@@ -40,6 +44,12 @@ class Stack:
     is_floor: bool = False
     redis: RedisServer | None = None
     is_ours: bool = False
+    #: A floor plus one Redis round trip: no session, its overhead is the round trip's.
+    is_reference: bool = False
+    #: Our middleware on the same store with ``touch_interval=0`` (every request records itself).
+    due_app: Any = None
+    #: The scenarios this stack runs (``None``: all).
+    scenarios: tuple[str, ...] | None = None
     notes: str = ""
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
@@ -134,20 +144,35 @@ def asgi_floor() -> Stack:
     )
 
 
+def _ours_asgi(probe: Probe, store: Any) -> tuple[Any, Any]:
+    """Our ASGI middleware on ``store``, and the same with every request due for a touch."""
+    from session_middleware import SessionMiddleware
+
+    app = SessionMiddleware(raw_asgi_app(probe), secret_key=SECRET, store=store)
+    due = SessionMiddleware(raw_asgi_app(probe), secret_key=SECRET, store=store, touch_interval=0)
+    return app, due
+
+
+def _ours_wsgi(app: WSGIApp, store: Any, *, touch_interval: float | None = None) -> Any:
+    from session_middleware import WSGISessionMiddleware
+
+    if touch_interval is None:
+        return WSGISessionMiddleware(app, secret_key=SECRET, store=store)
+    return WSGISessionMiddleware(app, secret_key=SECRET, store=store, touch_interval=touch_interval)
+
+
 def ours_asgi_memory() -> Stack:
-    from session_middleware import MemoryStore, SessionMiddleware
+    from session_middleware import MemoryStore
 
     probe = Probe()
-    app = SessionMiddleware(raw_asgi_app(probe), secret_key=SECRET, store=MemoryStore())
-    return Stack("asgi-ours-memory", "ours, memory store", "asgi", "asgi", app, probe, is_ours=True)
+    app, due = _ours_asgi(probe, MemoryStore())
+    return Stack("asgi-ours-memory", "ours, memory store", "asgi", "asgi", app, probe, is_ours=True, due_app=due)
 
 
 def ours_asgi_redis(server: RedisServer) -> Stack:
-    from session_middleware import SessionMiddleware
-
     probe = Probe()
     store = our_redis_store(server)
-    app = SessionMiddleware(raw_asgi_app(probe), secret_key=SECRET, store=store)
+    app, due = _ours_asgi(probe, store)
     return Stack(
         "asgi-ours-redis",
         "ours, Redis store",
@@ -157,7 +182,70 @@ def ours_asgi_redis(server: RedisServer) -> Stack:
         probe,
         redis=server,
         is_ours=True,
+        due_app=due,
         closers=[store.aclose],
+    )
+
+
+#: The value the reference stacks read: the size of a small session as the peers store it.
+GET_KEY, GET_VALUE = "bench:get", b"x" * 400
+
+
+def asgi_redis_get(server: RedisServer) -> Stack:
+    """The ASGI floor plus one ``GET`` through ``redis.asyncio`` per request with a cookie."""
+    from redis.asyncio import Redis
+
+    probe = Probe()
+    client = Redis(host=server.host, port=server.port)
+    with server.client() as setup:
+        setup.set(GET_KEY, GET_VALUE)
+
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if any(name == b"cookie" for name, _ in scope["headers"]):
+            probe.read = "v" if await client.get(GET_KEY) == GET_VALUE else None
+        await send(_start())
+        await send(_BODY)
+
+    label = "raw ASGI app + one redis-py GET (the round-trip floor)"
+    return Stack(
+        "asgi-redis-get",
+        label,
+        "asgi",
+        "asgi",
+        app,
+        probe,
+        redis=server,
+        is_reference=True,
+        scenarios=("b",),
+        closers=[client.aclose],
+    )
+
+
+def wsgi_redis_get(server: RedisServer) -> Stack:
+    """The WSGI floor plus one ``GET`` through the sync ``redis.Redis`` per request with a cookie."""
+    probe = Probe()
+    client = server.client()
+    client.set(GET_KEY, GET_VALUE)
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")]
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if "HTTP_COOKIE" in environ:
+            probe.read = "v" if client.get(GET_KEY) == GET_VALUE else None
+        start_response("200 OK", list(headers))
+        return [b"ok"]
+
+    label = "raw WSGI app + one redis-py GET (the round-trip floor)"
+    return Stack(
+        "wsgi-redis-get",
+        label,
+        "wsgi",
+        "wsgi",
+        app,
+        probe,
+        redis=server,
+        is_reference=True,
+        scenarios=("b",),
+        closers=[client.close],
     )
 
 
@@ -211,19 +299,20 @@ def wsgi_floor() -> Stack:
 
 
 def ours_wsgi_memory() -> Stack:
-    from session_middleware import MemoryStore, WSGISessionMiddleware
+    from session_middleware import MemoryStore
 
     probe = Probe()
-    app = WSGISessionMiddleware(raw_wsgi_app(probe), secret_key=SECRET, store=MemoryStore())
-    return Stack("wsgi-ours-memory", "ours, memory store", "wsgi", "wsgi", app, probe, is_ours=True)
+    store = MemoryStore()
+    app = _ours_wsgi(raw_wsgi_app(probe), store)
+    due = _ours_wsgi(raw_wsgi_app(probe), store, touch_interval=0)
+    return Stack("wsgi-ours-memory", "ours, memory store", "wsgi", "wsgi", app, probe, is_ours=True, due_app=due)
 
 
 def ours_wsgi_redis(server: RedisServer) -> Stack:
-    from session_middleware import WSGISessionMiddleware
-
     probe = Probe()
     store = our_redis_store(server)
-    app = WSGISessionMiddleware(raw_wsgi_app(probe), secret_key=SECRET, store=store)
+    app = _ours_wsgi(raw_wsgi_app(probe), store)
+    due = _ours_wsgi(raw_wsgi_app(probe), store, touch_interval=0)
     return Stack(
         "wsgi-ours-redis",
         "ours, Redis store",
@@ -233,6 +322,7 @@ def ours_wsgi_redis(server: RedisServer) -> Stack:
         probe,
         redis=server,
         is_ours=True,
+        due_app=due,
         closers=[store.close],
     )
 
@@ -252,31 +342,35 @@ def _environ_session() -> Any:
     return request.environ["session"]
 
 
+def _ours_flask(name: str, probe: Probe, store: Any) -> tuple[Any, Any]:
+    """A Flask app under our middleware on ``store``, and the same with ``touch_interval=0``."""
+    app = flask_app(name, probe, _environ_session)
+    flask_wsgi = app.wsgi_app
+    return _ours_wsgi(flask_wsgi, store), _ours_wsgi(flask_wsgi, store, touch_interval=0)
+
+
 def ours_flask_memory() -> Stack:
-    from session_middleware import MemoryStore, WSGISessionMiddleware
+    from session_middleware import MemoryStore
 
     probe = Probe()
-    app = flask_app("ours_flask_memory", probe, _environ_session)
-    app.wsgi_app = WSGISessionMiddleware(app.wsgi_app, secret_key=SECRET, store=MemoryStore())
-    return Stack("flask-ours-memory", "ours, memory store", "flask", "wsgi", app.wsgi_app, probe, is_ours=True)
+    app, due = _ours_flask("ours_flask_memory", probe, MemoryStore())
+    return Stack("flask-ours-memory", "ours, memory store", "flask", "wsgi", app, probe, is_ours=True, due_app=due)
 
 
 def ours_flask_redis(server: RedisServer) -> Stack:
-    from session_middleware import WSGISessionMiddleware
-
     probe = Probe()
     store = our_redis_store(server)
-    app = flask_app("ours_flask_redis", probe, _environ_session)
-    app.wsgi_app = WSGISessionMiddleware(app.wsgi_app, secret_key=SECRET, store=store)
+    app, due = _ours_flask("ours_flask_redis", probe, store)
     return Stack(
         "flask-ours-redis",
         "ours, Redis store",
         "flask",
         "wsgi",
-        app.wsgi_app,
+        app,
         probe,
         redis=server,
         is_ours=True,
+        due_app=due,
         closers=[store.close],
     )
 
@@ -346,6 +440,8 @@ def all_stacks(server: RedisServer | None) -> Iterator[Stack]:
     yield ours_flask_memory()
     yield flask_cookie()
     if server is not None:
+        yield asgi_redis_get(server)
+        yield wsgi_redis_get(server)
         yield starsessions_redis(server)
         yield flask_session_redis(server, refresh=False)
         yield flask_session_redis(server, refresh=True)

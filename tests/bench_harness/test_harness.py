@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from benchmarks import anatomy, stacks
-from benchmarks.inprocess import Cell, prepare_cells, run_repetitions
+from benchmarks import anatomy, memory, report, stacks
+from benchmarks.inprocess import SCENARIOS, Cell, close_stacks, prepare_cells, run_repetitions
 from benchmarks.redis_server import redis_server
 from benchmarks.report import InProcess, outcomes
 from benchmarks.stats import Summary, overheads, paired_ratios
@@ -109,3 +109,91 @@ def test_the_anatomy_of_a_read_times_every_step_with_the_stores_clients() -> Non
     assert server_us["hgetall"] < server_us["hash"] < server_us["load"]  # our script does the most inside Redis
     table = anatomy.render(result)
     assert all(label in table for label in anatomy.ROWS.values())
+
+
+def _doc(cells: list[Cell]) -> dict[str, Any]:
+    return {
+        "cells": [
+            {
+                "stack": c.stack.key,
+                "label": c.stack.label,
+                "family": c.stack.family,
+                "is_floor": c.stack.is_floor,
+                "is_ours": c.stack.is_ours,
+                "is_reference": c.stack.is_reference,
+                "redis": c.stack.redis is not None,
+                "scenario": c.scenario,
+                "medians": c.medians,
+                "set_cookie": c.set_cookie,
+                "commands": c.commands,
+            }
+            for c in cells
+        ]
+    }
+
+
+def test_scenario_e_times_our_stacks_with_every_request_due_for_a_touch() -> None:
+    async def run() -> list[Cell]:
+        chosen = [stacks.asgi_floor(), stacks.ours_asgi_memory(), stacks.starlette_cookie()]
+        cells = await prepare_cells(chosen, list(SCENARIOS))
+        await run_repetitions(cells, repetitions=1, requests=10, warmup=1, seed=1, progress=lambda _: None, blocks=1)
+        return cells
+
+    cells = asyncio.run(run())
+    by_key = {c.key: c for c in cells}
+    ours = by_key[("asgi-ours-memory", "e")]
+    assert ours.app is ours.stack.due_app and ours.app is not ours.stack.app
+    assert by_key[("asgi-ours-memory", "b")].app is ours.stack.app
+    assert ("asgi-starlette", "e") not in by_key and ("asgi-floor", "e") not in by_key  # their (b) stands in
+    data = InProcess(_doc(cells))
+    assert data.medians("asgi-starlette", "e") == by_key[("asgi-starlette", "b")].medians
+    assert data.ratio("asgi-ours-memory", "asgi-starlette", "e") is not None
+    table = report.render_inprocess(_doc(cells))
+    assert "as (b)" in table and "(e) read one key, session due for a touch" in table
+
+
+def test_the_round_trip_floor_is_one_get_per_request_and_our_redis_reads_are_paired_with_it() -> None:
+    async def run(server: Any) -> list[Cell]:
+        chosen = [stacks.asgi_floor(), stacks.asgi_redis_get(server), stacks.ours_asgi_redis(server)]
+        cells = await prepare_cells(chosen, ["b", "e"])
+        await run_repetitions(cells, repetitions=2, requests=10, warmup=1, seed=1, progress=lambda _: None, blocks=1)
+        await close_stacks(chosen)
+        return cells
+
+    with redis_server() as server:
+        cells = asyncio.run(run(server))
+    keys = {c.key for c in cells}
+    assert ("asgi-redis-get", "b") in keys and ("asgi-redis-get", "e") not in keys
+    table = report.render_round_trip(InProcess(_doc(cells)))
+    assert "ours, Redis store (ASGI)" in table and "x (" in table
+
+
+def test_the_memory_bounds_are_measured_on_realistic_sessions() -> None:
+    record = memory.realistic_record(7, 1_800_000_000.0)
+    assert record.user == {"id": "user-7", "name": "User 7"} and len(record.data) == 4
+    assert record.address != memory.realistic_record(8, 1_800_000_000.0).address
+    churn = memory.churn(500)
+    assert churn["held"] == 500 and churn["bytes_per_session"] > 0
+    expiry = memory.expiry(2_000, 50, 200)
+    assert expiry["calls_to_reclaim"] is not None and expiry["calls_to_reclaim"] <= 200
+    assert expiry["longest_ms"] > 0
+    doc = {"memory": {"churn": churn, "expiry": expiry}}
+    checked = {o.target: o for o in outcomes(doc)}
+    assert set(checked) == {
+        "bytes per realistic session",
+        "store of 500 fed 3x 500 new sessions: memory growth",
+        "longest call after 2,000 sessions expire at once",
+    }
+    assert checked["longest call after 2,000 sessions expire at once"].met is (expiry["longest_ms"] <= 50)
+
+
+def test_the_tables_for_the_docs_leave_the_targets_out() -> None:
+    doc = {
+        "machine": {"cpu": "x", "cores": 2, "python": "CPython", "os": "Linux", "versions": {}},
+        "config": {"repetitions": 1, "requests": 1, "warmup": 0},
+        "command": "python -m benchmarks",
+        "memory": {"expiry": {"sessions": 10, "longest_ms": 1.0, "calls_to_reclaim": 3, "seconds_to_reclaim": 0.1}},
+    }
+    assert "## Targets" in report.render(doc)
+    text = report.render(doc, targets=False)
+    assert "Targets" not in text and "missed" not in text and "longest single call" in text
