@@ -60,9 +60,12 @@ pytest: $(TEST_STAMP) system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## bench: the side-by-side benchmarks (see docs/benchmarks.md)
-bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) -m benchmarks
+bench: | $(PY)
+	$(SYSTEM) redis
+	command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| echo "wrk is missing (apt-get install wrk): the end-to-end part falls back to a Python client" >&2
+	$(PIP) -e '.[bench]'
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 ## screenshots: refresh docs/devices.png from the end-to-end test (headless Chromium)
 screenshots: $(TEST_STAMP) system-deps
