@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
@@ -109,6 +109,8 @@ class RedisStore:
                 async_client = redis.asyncio.Redis.from_url(url, retry=async_retry, **options)
         self._client = client
         self._async_client = async_client
+        self._perform = None if client is None else _performer(client)
+        self._aperform = None if async_client is None else _async_performer(async_client)
 
     def __repr__(self) -> str:
         return f"RedisStore(prefix={self.prefix!r})"
@@ -116,38 +118,20 @@ class RedisStore:
     # -- drivers: the only code that exists twice ---------------------------------------
 
     def _run(self, flow: flows.Flow[T]) -> T:
-        client = self._client
-        if client is None:
+        if self._perform is None:
+            flow.close()
             raise RuntimeError("this RedisStore has no sync client: pass client= (a redis.Redis)")
-
-        def perform(op: Op) -> Any:
-            method, args = _call(client, op)
-            try:
-                return method(*args)
-            except NoScriptError:  # first use on this server, or after a restart: EVAL caches it
-                method, args = _reload(client, op)
-                return method(*args)
-
         try:
-            return drive(flow, perform, flows.BACKEND_ERRORS)
+            return drive(flow, self._perform, flows.BACKEND_ERRORS)
         except flows.BACKEND_ERRORS as exc:
             raise _store_error(exc) from exc
 
     async def _arun(self, flow: flows.Flow[T]) -> T:
-        client = self._async_client
-        if client is None:
+        if self._aperform is None:
+            flow.close()
             raise RuntimeError("this RedisStore has no async client: pass async_client= (a redis.asyncio.Redis)")
-
-        async def perform(op: Op) -> Any:
-            method, args = _call(client, op)
-            try:
-                return await method(*args)
-            except NoScriptError:
-                method, args = _reload(client, op)
-                return await method(*args)
-
         try:
-            return await adrive(flow, perform, flows.BACKEND_ERRORS)
+            return await adrive(flow, self._aperform, flows.BACKEND_ERRORS)
         except flows.BACKEND_ERRORS as exc:
             raise _store_error(exc) from exc
 
@@ -261,3 +245,27 @@ def _reload(client: SyncClient | AsyncClient, op: Op) -> Call:
     if not isinstance(op, Eval):
         raise TypeError(f"only a script can be unknown to the server, not {op!r}")
     return client.eval, (op.script.lua, len(op.keys), *op.keys, *op.args)
+
+
+def _performer(client: SyncClient) -> Callable[[Op], Any]:
+    def perform(op: Op) -> Any:
+        method, args = _call(client, op)
+        try:
+            return method(*args)
+        except NoScriptError:  # first use on this server, or after a restart: EVAL caches it
+            method, args = _reload(client, op)
+            return method(*args)
+
+    return perform
+
+
+def _async_performer(client: AsyncClient) -> Callable[[Op], Awaitable[Any]]:
+    async def perform(op: Op) -> Any:
+        method, args = _call(client, op)
+        try:
+            return await method(*args)
+        except NoScriptError:
+            method, args = _reload(client, op)
+            return await method(*args)
+
+    return perform
