@@ -56,6 +56,7 @@ def close_other_sessions(request: HttpRequest) -> int:
 
 async def aclose_other_sessions(request: HttpRequest) -> int:
     """The async twin of :func:`close_other_sessions`."""
+    await resolve_user(request)
     target = _target(request)
     if target is None:
         return 0
@@ -81,5 +82,14 @@ def update_session_auth_hash(request: HttpRequest, user: Any) -> int:
 
 async def aupdate_session_auth_hash(request: HttpRequest, user: Any) -> int:
     """The async twin of :func:`update_session_auth_hash`."""
+    await resolve_user(request)  # Django's compares with request.user, a lazy sync lookup
     await auth.aupdate_session_auth_hash(request, user)
     return await aclose_other_sessions(request)
+
+
+async def resolve_user(request: HttpRequest) -> None:
+    """Resolve ``request.user`` (a lazy object whose first use queries the database)
+    asynchronously, once, so later reads of it do no synchronous I/O on the event loop."""
+    auser = getattr(request, "auser", None)
+    if auser is not None and "user" in vars(request):
+        request.user = await auser()

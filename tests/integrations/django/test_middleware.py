@@ -7,6 +7,7 @@ from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
+import pytest
 from django.contrib.auth.models import User
 from django.http import HttpResponseBase
 from django.test.utils import override_settings
@@ -144,14 +145,15 @@ def test_the_test_clients_login_helpers_work(store: Store, browser: Browser) -> 
     assert record is not None and record.user == {"id": str(user.pk), "name": "tester"}
 
 
-def test_password_change_closes_the_users_other_sessions(store: Store, new_browser: NewBrowser) -> None:
+@pytest.mark.parametrize("view", ["password", "apassword"])
+def test_password_change_closes_the_users_other_sessions(store: Store, new_browser: NewBrowser, view: str) -> None:
     phone, laptop, other = new_browser(), new_browser(), new_browser()
     phone.get("/login/barbara")
     laptop.get("/login/barbara")
     other.get("/login/someone-else")
     user = User.objects.get(username="barbara")
     assert len(store.list_by_user(str(user.pk))) == 2
-    response = laptop.get("/password/n3w-secret")
+    response = laptop.get(f"/{view}/n3w-secret")
     assert response.json() == {"closed": 1}
     assert laptop.get("/whoami").json() == {"user": "barbara"}  # still signed in, under a new id
     assert phone.get("/whoami").json() == {"user": None}

@@ -19,6 +19,7 @@ urlpatterns = [
     path("alogout", views.alogout_view),
     path("whoami", views.whoami),
     path("password/<str:password>", views.change_password),
+    path("apassword/<str:password>", views.achange_password),
     path("expiry/<int:seconds>", views.set_expiry),
     path("fail", views.fail),
     path("append/<str:value>", views.append),

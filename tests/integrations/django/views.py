@@ -8,7 +8,7 @@ from django.contrib import auth
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from session_middleware.integrations.django import SessionStore, update_session_auth_hash
+from session_middleware.integrations.django import SessionStore, aupdate_session_auth_hash, update_session_auth_hash
 
 
 def set_value(request: HttpRequest, key: str, value: str) -> HttpResponse:
@@ -115,3 +115,12 @@ def barrier_set(request: HttpRequest, key: str, value: str) -> HttpResponse:
     BARRIER.wait()
     request.session[key] = value
     return HttpResponse("ok")
+
+
+async def achange_password(request: HttpRequest, password: str) -> JsonResponse:
+    user = await request.auser()
+    assert isinstance(user, User)
+    user.set_password(password)
+    await user.asave()
+    closed = await aupdate_session_auth_hash(request, user)
+    return JsonResponse({"closed": closed})
