@@ -3,7 +3,8 @@
 Each flow yields :mod:`._redis_schema` commands and is sent their replies; the store runs
 them with ``session_middleware._drive`` (sync or async). A failed command's exception is
 thrown into the flow, so a flow can undo a half-done write before the error reaches the
-caller, who sees it as ``StoreError``.
+caller, who sees it as ``StoreError``. The steps on legacy indexes are in
+``_redis_legacy``, the steps both kinds share in ``_redis_steps``.
 
 Theory of operation
 -------------------
@@ -39,22 +40,18 @@ hands its live sessions to the atomic script, which ranks them with the tagged o
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Generator, Iterable
-from typing import Any, TypeVar
 
-from redis.exceptions import RedisClusterException, RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from ..records import DataChanges, SessionRecord, session_tag, user_tag
+from . import _redis_legacy as legacy
 from ._redis_memo import TouchMemo
 from ._redis_schema import (
     DATA_PREFIX,
     Command,
     Eval,
     Keys,
-    Op,
-    batch,
     colocated,
     decode,
     decode_record,
@@ -63,48 +60,10 @@ from ._redis_schema import (
     record_fields,
     ttl_ms,
 )
-from ._redis_scripts import (
-    CLOSE_INDEXED,
-    CREATE,
-    CREATE_INDEXED,
-    DELETE,
-    INDEX_ADD,
-    INDEX_MEMBERS,
-    INDEX_REMOVE,
-    LIST_INDEXED,
-    LOAD_AND_TOUCH,
-    SAVE_CHANGES,
-)
-
-T = TypeVar("T")
-Flow = Generator[Op, Any, T]
-
-#: What a failed command raises: thrown into the flows, and ``StoreError`` if it escapes.
-BACKEND_ERRORS = (RedisError, RedisClusterException, OSError)
-
-logger = logging.getLogger("session_middleware")
-security_logger = logging.getLogger("session_middleware.security")
-
-
-def _corrupt(token: str) -> None:
-    security_logger.warning("session %s: stored record is unreadable; deleted", token[:12])
-
-
-def _wrong_type(reply: object) -> bool:
-    """A reply that says the key holds another type: a damaged record, not an outage."""
-    return isinstance(reply, ResponseError) and str(reply).startswith("WRONGTYPE")
-
-
-def _best_effort(op: Op, what: str) -> Flow[None]:
-    """A clean-up step whose failure leaves only something the reads prune anyway."""
-    try:
-        yield op
-    except BACKEND_ERRORS as exc:
-        logger.warning("session store: %s failed (%s); left for later pruning", what, type(exc).__name__)
-
-
-def _tag_suffix(tag: str | None) -> str:
-    return "" if tag is None else f"{{{tag}}}"
+from ._redis_scripts import CLOSE_INDEXED, CREATE, CREATE_INDEXED, DELETE, LIST_INDEXED, LOAD_AND_TOUCH, SAVE_CHANGES
+from ._redis_steps import BACKEND_ERRORS as BACKEND_ERRORS
+from ._redis_steps import Flow as Flow
+from ._redis_steps import best_effort, corrupt, logger, sort_out, tag_suffix, wrong_type
 
 
 def ping() -> Flow[None]:
@@ -131,14 +90,14 @@ def load_and_touch(
         memo.forget(token)
         return None
     if reply == 0:
-        _corrupt(token)
+        corrupt(token)
         memo.forget(token)
         return None
     record = decode_record(reply, token, session_id)
     if record is None:
-        _corrupt(token)
+        corrupt(token)
         memo.forget(token)
-        yield from _best_effort(Command(("DEL", key)), "deleting")
+        yield from best_effort(Command(("DEL", key)), "deleting")
         return None
     memo.note(token, record.last_request)
     return record
@@ -152,15 +111,15 @@ def _read(
     try:
         reply = yield Command(("HGETALL", key))
     except ResponseError as exc:
-        if not _wrong_type(exc):
+        if not wrong_type(exc):
             raise
         reply = exc
     record = decode_record(reply, token, session_id) if reply and not isinstance(reply, Exception) else None
     if record is None or not record.is_live(now):
         memo.forget(token)
         if reply and record is None:
-            _corrupt(token)
-            yield from _best_effort(Command(("DEL", key)), "deleting")
+            corrupt(token)
+            yield from best_effort(Command(("DEL", key)), "deleting")
         return None
     return record if user_id is None or record.user_id == user_id else None
 
@@ -180,9 +139,9 @@ def save_changes(keys: Keys, memo: TouchMemo, session_id: str, changes: DataChan
 
 
 def delete(keys: Keys, memo: TouchMemo, session_id: str, now: float) -> Flow[bool]:
-    live, uid, legacy = yield from _delete_session(keys, memo, session_id, now)
-    if legacy:
-        yield from _unindex_legacy(keys, uid, [digest(session_id)])
+    live, uid, indexed_apart = yield from _delete_session(keys, memo, session_id, now)
+    if indexed_apart:
+        yield from legacy.unindex(keys, uid, [digest(session_id)])
     return live
 
 
@@ -192,14 +151,10 @@ def _delete_session(keys: Keys, memo: TouchMemo, session_id: str, now: float) ->
     Returns whether it was live, its user id, and whether a legacy index entry is left."""
     token, tag = digest(session_id), session_tag(session_id)
     memo.forget(token)
-    args = (repr(now), token, keys.indexes, _tag_suffix(tag))
+    args = (repr(now), token, keys.indexes, tag_suffix(tag))
     live, uid, unindexed = yield Eval(DELETE, (keys.session_at(token, tag),), args)
     uid = decode(uid)
     return live == 1, uid, bool(live == 1 and uid and unindexed != 1)
-
-
-def _unindex_legacy(keys: Keys, user_id: str, members: list[str]) -> Flow[None]:
-    yield from _best_effort(Eval(INDEX_REMOVE, (keys.legacy_index(user_id),), tuple(members)), "index clean-up")
 
 
 # -- create --------------------------------------------------------------------------------
@@ -212,13 +167,13 @@ def create(
     tagged = colocated(record)
     dropped: list[str] = []  # legacy entries to remove along with a legacy add
     if replaces is not None:
-        live, old_uid, legacy = yield from _delete_session(keys, memo, replaces, now)
+        live, old_uid, indexed_apart = yield from _delete_session(keys, memo, replaces, now)
         if not live:
             return False
-        if legacy and old_uid == user_id and not tagged:
+        if indexed_apart and old_uid == user_id and not tagged:
             dropped.append(digest(replaces))
-        elif legacy:
-            yield from _unindex_legacy(keys, old_uid, [digest(replaces)])
+        elif indexed_apart:
+            yield from legacy.unindex(keys, old_uid, [digest(replaces)])
     if not record.is_live(now):
         return True  # already past its expiry: there is nothing to keep
     key = keys.session(record.id)
@@ -227,7 +182,7 @@ def create(
     elif tagged:
         yield from _create_indexed(keys, memo, record, user_id, key, now, max_per_user)
     else:
-        yield from _create_legacy(keys, memo, record, user_id, key, now, max_per_user, dropped)
+        yield from legacy.create(keys, memo, record, user_id, key, now, max_per_user, dropped)
     memo.note(digest(record.id), record.last_request)
     return True
 
@@ -237,10 +192,7 @@ def _create_indexed(
 ) -> Flow[None]:
     external: list[tuple[str, float]] = []
     if cap is not None:  # the user's legacy sessions count too
-        members = [decode(m) for m in (yield Eval(INDEX_MEMBERS, (keys.legacy_index(user_id),), (repr(now),)))]
-        if members:
-            ranked = yield from _recency(keys, user_id, now, members)
-            external = [(m, last) for m, last in ranked if last is not None]
+        external = yield from legacy.cap_candidates(keys, user_id, now)
     args = (
         repr(now),
         ttl_ms(record.expires_at, now),
@@ -248,7 +200,7 @@ def _create_indexed(
         digest(record.id),
         repr(float(record.absolute_expiry)),
         keys.sessions,
-        _tag_suffix(user_tag(user_id)),
+        tag_suffix(user_tag(user_id)),
         encode(user_id),
         0,
         len(external),
@@ -261,70 +213,7 @@ def _create_indexed(
     if evicted or outside:
         logger.info("user's session cap reached: closing %d session(s)", len(evicted) + len(outside))
     if outside:
-        yield from _close_legacy(keys, memo, user_id, [decode(m) for m in outside])
-
-
-def _create_legacy(
-    keys: Keys,
-    memo: TouchMemo,
-    record: SessionRecord,
-    user_id: str,
-    key: str,
-    now: float,
-    cap: int | None,
-    dropped: list[str],
-) -> Flow[None]:
-    index, token = keys.legacy_index(user_id), digest(record.id)
-    order: list[str] = []
-    if cap is not None:
-        members = [decode(m) for m in (yield Eval(INDEX_MEMBERS, (index,), (repr(now),)))]
-        members = [m for m in members if m not in dropped]
-        if len(members) >= cap:  # least recently used (and dead ones) first
-            ranked = yield from _recency(keys, user_id, now, members)
-            order = [m for m, _ in sorted(ranked, key=lambda item: float("-inf") if item[1] is None else item[1])]
-    cap_arg = "" if cap is None else str(cap)
-    add = (repr(now), cap_arg, token, repr(float(record.absolute_expiry)), len(dropped), *dropped, *order)
-    try:
-        yield Eval(CREATE, (key,), (ttl_ms(record.expires_at, now), *record_fields(record)))
-        picked = yield Eval(INDEX_ADD, (index,), add)
-    except BACKEND_ERRORS:  # the session may be written (a reply lost), but unindexed
-        yield from _best_effort(Command(("DEL", key)), "removing an unindexed session")
-        raise
-    if picked:
-        logger.info("user's session cap reached: closing %d session(s)", len(picked))
-        yield from _close_legacy(keys, memo, user_id, [decode(m) for m in picked])
-
-
-def _recency(keys: Keys, user_id: str, now: float, members: list[str]) -> Flow[list[tuple[str, float | None]]]:
-    """Each legacy member's last request, or ``None`` if its session is not live and the user's."""
-    fields = ("last_request", "idle_timeout", "absolute_expiry", "uid")
-    replies = yield batch(Command(("HMGET", keys.session_at(m), *fields)) for m in members)
-    ranked: list[tuple[str, float | None]] = []
-    for member, reply in zip(members, replies, strict=True):
-        if isinstance(reply, Exception) and not _wrong_type(reply):
-            raise reply
-        last: float | None = None
-        if not isinstance(reply, Exception) and None not in reply and decode(reply[3]) == user_id:
-            try:
-                at, idle, absolute = (float(decode(x)) for x in reply[:3])
-            except ValueError:
-                at = idle = absolute = float("nan")
-            if now < min(at + idle, absolute):
-                last = at
-        ranked.append((member, last))
-    return ranked
-
-
-def _close_legacy(keys: Keys, memo: TouchMemo, user_id: str, members: list[str]) -> Flow[int]:
-    """Close legacy sessions: the sessions first, then (best effort) their entries."""
-    for member in members:
-        memo.forget(member)
-    replies = yield batch(Command(("DEL", keys.session_at(m))) for m in members)
-    for reply in replies:
-        if isinstance(reply, Exception):
-            raise reply
-    yield from _unindex_legacy(keys, user_id, members)
-    return sum(1 for reply in replies if reply == 1)
+        yield from legacy.close(keys, memo, user_id, [decode(m) for m in outside])
 
 
 # -- a user's sessions -------------------------------------------------------------------
@@ -332,64 +221,16 @@ def _close_legacy(keys: Keys, memo: TouchMemo, user_id: str, members: list[str])
 
 def list_by_user(keys: Keys, memo: TouchMemo, user_id: str, now: float) -> Flow[list[SessionRecord]]:
     tagged = yield from _list_indexed(keys, memo, user_id, now)
-    legacy = yield from _list_legacy(keys, memo, user_id, now)
-    return sorted(tagged + legacy, key=lambda r: r.opened)
+    old = yield from legacy.list_sessions(keys, memo, user_id, now)
+    return sorted(tagged + old, key=lambda r: r.opened)
 
 
 def _list_indexed(keys: Keys, memo: TouchMemo, user_id: str, now: float) -> Flow[list[SessionRecord]]:
     index, tag = keys.index(user_id), user_tag(user_id)
-    reply = yield Eval(LIST_INDEXED, (index,), (repr(now), keys.sessions, _tag_suffix(tag)))
+    reply = yield Eval(LIST_INDEXED, (index,), (repr(now), keys.sessions, tag_suffix(tag)))
     damaged = [decode(m) for m in reply[0]]  # already deleted and unindexed by the script
     items = iter(reply[1:])
-    return (yield from _sort_out(keys, memo, index, tag, user_id, now, damaged, zip(items, items, strict=True)))
-
-
-def _list_legacy(keys: Keys, memo: TouchMemo, user_id: str, now: float) -> Flow[list[SessionRecord]]:
-    index = keys.legacy_index(user_id)
-    members = [decode(m) for m in (yield Eval(INDEX_MEMBERS, (index,), (repr(now),)))]
-    if not members:
-        return []
-    replies = yield batch(Command(("HGETALL", keys.session_at(m))) for m in members)
-    found: list[tuple[str, Any]] = []
-    for member, reply in zip(members, replies, strict=True):
-        if isinstance(reply, Exception) and not _wrong_type(reply):
-            raise reply
-        found.append((member, reply))
-    return (yield from _sort_out(keys, memo, index, None, user_id, now, [], found))
-
-
-def _sort_out(
-    keys: Keys,
-    memo: TouchMemo,
-    index: str,
-    tag: str | None,
-    user_id: str,
-    now: float,
-    damaged: list[str],
-    found: Iterable[tuple[Any, Any]],
-) -> Flow[list[SessionRecord]]:
-    """The live records of this user among an index's ``(member, hash)`` pairs; prunes
-    the others' entries, deleting damaged records."""
-    live: list[SessionRecord] = []
-    prune: list[str] = []
-    corrupt: list[str] = []
-    for raw_member, reply in found:
-        member = decode(raw_member)
-        record = decode_record(reply, member) if reply and not isinstance(reply, Exception) else None
-        if reply and record is None:
-            corrupt.append(member)
-        elif record is None or not record.is_live(now) or record.user_id != user_id:
-            prune.append(member)  # gone, expired, or not this user's: the entry dangles
-        else:
-            live.append(record)
-    for member in damaged + corrupt:
-        _corrupt(member)
-        memo.forget(member)
-    if corrupt:
-        yield from _best_effort(batch(Command(("DEL", keys.session_at(m, tag))) for m in corrupt), "deleting")
-    if prune or corrupt:
-        yield from _best_effort(Eval(INDEX_REMOVE, (index,), (*prune, *corrupt)), "index pruning")
-    return live
+    return (yield from sort_out(keys, memo, index, tag, user_id, now, damaged, zip(items, items, strict=True)))
 
 
 def find_by_client(
@@ -415,7 +256,7 @@ def close_by_user(
     args = (
         repr(now),
         keys.sessions,
-        _tag_suffix(user_tag(user_id)),
+        tag_suffix(user_tag(user_id)),
         encode(user_id),
         digest(keep) if keep else "",
         *filters,
@@ -423,13 +264,13 @@ def close_by_user(
     closed = [decode(m) for m in (yield Eval(CLOSE_INDEXED, (keys.index(user_id),), args))]
     for member in closed:
         memo.forget(member)
-    legacy = yield from _list_legacy(keys, memo, user_id, now)
+    old = yield from legacy.list_sessions(keys, memo, user_id, now)
     doomed = [
         digest(r.id)
-        for r in legacy
+        for r in old
         if r.id != keep and (address is None or r.address == address) and (client is None or r.client == client)
     ]
     count = len(closed)
     if doomed:
-        count += yield from _close_legacy(keys, memo, user_id, doomed)
+        count += yield from legacy.close(keys, memo, user_id, doomed)
     return count
