@@ -327,9 +327,27 @@ def render_growth(result: dict[str, Any]) -> str:
     return text
 
 
+#: The end-to-end stacks by key, as the tables name them.
+E2E_LABELS = {
+    "asgi-floor": "ASGI: raw app (floor)",
+    "asgi-ours-memory": "ASGI: ours, memory store",
+    "asgi-ours-redis": "ASGI: ours, Redis store",
+    "asgi-starlette": "ASGI: Starlette SessionMiddleware (cookie)",
+    "asgi-starsessions-memory": "ASGI: starsessions, memory store",
+    "asgi-starsessions-redis": "ASGI: starsessions, Redis store",
+    "flask-floor": "Flask without sessions (floor)",
+    "flask-ours-memory": "Flask: ours, memory store",
+    "flask-ours-redis": "Flask: ours, Redis store",
+    "flask-cookie": "Flask session (cookie)",
+    "flask-session-redis": "Flask-Session, Redis",
+    "flask-session-redis-refresh": "Flask-Session, Redis, refresh each request",
+}
+
+
 def render_e2e(result: dict[str, Any]) -> str:
     rows = [
-        [stack, f"{r['rps']:,.0f}", f"{r['p99_ms']:.2f}", f"{r['errors']:.0f}"] for stack, r in result["stacks"].items()
+        [E2E_LABELS.get(stack, stack), f"{r['rps']:,.0f}", f"{r['p99_ms']:.2f}", f"{r['errors']:.0f}"]
+        for stack, r in result["stacks"].items()
     ]
     head = (
         f"Load generator: {result['tool']}, {result['connections']} connections, {result['seconds']:g} s per stack, "
