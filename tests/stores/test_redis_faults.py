@@ -110,6 +110,13 @@ def create_tagged(w: World) -> tuple[Action, Promise]:
     return (lambda s: s.create(new, max_per_user=3)), created(new)
 
 
+def create_tagged_at_the_cap(w: World) -> tuple[Action, Promise]:
+    w.tagged("u1")
+    w.tagged("u1")
+    new = w.fresh("u1")
+    return (lambda s: s.create(new, max_per_user=2)), created(new)
+
+
 def login_from_anonymous(w: World) -> tuple[Action, Promise]:
     old, new = w.anonymous(data={"cart": [1]}), w.fresh("u1")
     return (lambda s: s.create(new, replaces=old.id)), created(new, replaced=old)
@@ -233,6 +240,7 @@ def close_mixed(w: World) -> tuple[Action, Promise]:
 SCENARIOS: list[Scenario] = [
     create_anonymous,
     create_tagged,
+    create_tagged_at_the_cap,
     login_from_anonymous,
     regenerate_at_the_cap,
     legacy_login_at_the_cap,

@@ -24,11 +24,21 @@ pytestmark = pytest.mark.redis
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The suite's app, with the REST API mounted at /sessions (the middleware mounts none unless asked).
+_SERVE = """
+import sys
+from tests.stores import apps
+make_app = apps.make_app
+apps.make_app = lambda kind, store, **options: make_app(kind, store, **{"api_path": "/sessions", **options})
+apps.serve(sys.argv[1], int(sys.argv[2]))
+"""
+
+
 def _launch(kind: str, redis_url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "SESSION_SECRET": SECRET, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.stores.apps", kind, str(port)],
+        [sys.executable, "-c", _SERVE, kind, str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
