@@ -2,7 +2,9 @@
 
 Every script runs in one hash slot: on one key, or on a user's index and the tagged
 sessions of that user, whose keys it builds from the index members and the ``{tag}``
-suffix it is given (the same slot by construction).
+suffix it is given (the same slot by construction). Redis Cluster lets a script reach
+undeclared keys of its own slot as long as it declares no flags: no script here starts
+with a ``#!lua`` line.
 """
 
 from __future__ import annotations

@@ -47,7 +47,10 @@ class RedisStore:
     A request that reads its session costs one round trip: a plain ``HGETALL`` when this
     process saw the session's last request within ``touch_interval``, else a script that
     loads it and, if due, records the request and slides its expiry. One that changes
-    data costs one more. See ``docs/stores.md``.
+    data costs one more. On a cluster, a signed-in session whose id carries its user's
+    tag (``new_session_id(user_id)``) shares a hash slot with the user's index, so every
+    step over both is one atomic script. :meth:`ping` / :meth:`aping` check readiness.
+    See ``docs/stores.md``.
 
     :param url: the server; with ``cluster=True``, any node of a Redis Cluster.
     :param prefix: prepended to every key, so several apps can share a server.
