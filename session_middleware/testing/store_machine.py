@@ -218,11 +218,13 @@ class StoreLifecycle(RuleBasedStateMachine):
 
     # -- per-session operations ------------------------------------------------------------
 
+    def _interval(self, record: SessionRecord | None) -> float:
+        if self.touch_interval is not None:
+            return self.touch_interval
+        return 0.0 if record is None else min(_TOUCH_INTERVAL_CAP, record.idle_timeout / 10)
+
     def _load(self, sid: str, as_user: str | None = None, what: str = "load_and_touch") -> None:
-        interval = self.touch_interval
-        if interval is None:
-            record = self.model.get(sid)
-            interval = 0.0 if record is None else min(_TOUCH_INTERVAL_CAP, record.idle_timeout / 10)
+        interval = self._interval(self.model.get(sid))
         expected = self.model.load_and_touch(sid, user_id=as_user, touch_interval=interval)
         actual = self.call("load_and_touch", sid, user_id=as_user, touch_interval=interval)
         assert_same_record(actual, expected, f"{what}(touch_interval={interval:g})")
@@ -230,6 +232,16 @@ class StoreLifecycle(RuleBasedStateMachine):
     @rule(sid=ids, as_user=st.none() | st.sampled_from(_USERS))
     def load_and_touch(self, sid: str, as_user: str | None) -> None:
         self._load(sid, as_user)
+        self.clock.tick()
+
+    @rule(sid=ids, offset=st.sampled_from((-0.5, 0.0)))
+    def load_when_due(self, sid: str, offset: float) -> None:
+        """Jump to the moment the session is due for a touch (or just before), then load it:
+        the interval's boundary must be exact."""
+        record = self.model.get(sid)
+        if record is not None:
+            self.clock.set(max(self.clock(), record.last_request + self._interval(record) + offset))
+        self._load(sid, what="load_when_due")
         self.clock.tick()
 
     @rule(sid=ids, changes=_changes)
