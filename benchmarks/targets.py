@@ -1,4 +1,4 @@
-"""The issue's performance targets, checked against one run's results."""
+"""The project's performance targets, checked against one run's results."""
 
 from __future__ import annotations
 
