@@ -65,9 +65,12 @@ def churn(maxsize: int) -> dict[str, Any]:
     gc.collect()
     filled = rss_bytes()
     started = time.monotonic()
-    for i in range(maxsize, 4 * maxsize):
-        store.create(realistic_record(i, now))
-    gc.collect()
+    steps = []  # growth after each maxsize of new sessions: a step, not a leak
+    for feed in range(1, 4):
+        for i in range(feed * maxsize, (feed + 1) * maxsize):
+            store.create(realistic_record(i, now))
+        gc.collect()
+        steps.append((rss_bytes() - filled) / 2**20)
     fed = rss_bytes()
     store_bytes = filled - before
     return {
@@ -75,6 +78,7 @@ def churn(maxsize: int) -> dict[str, Any]:
         "bytes_per_session": store_bytes / maxsize,
         "store_mb": store_bytes / 2**20,
         "growth_mb": (fed - filled) / 2**20,
+        "growth_steps_mb": steps,
         "growth": (fed - filled) / store_bytes,
         "process_growth": (fed - filled) / filled,
         "held": len(store),

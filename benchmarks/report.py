@@ -369,6 +369,14 @@ def render_memory(memory: dict[str, Any]) -> str:
                 f"{churn['store_mb']:.1f} MB, +{churn['process_growth']:.1%} of the process",
             ],
         ]
+        steps = churn.get("growth_steps_mb")
+        if steps:
+            rows.append(
+                [
+                    f"growth after each {size} new sessions",
+                    ", ".join(f"+{mb:.1f} MB" for mb in steps) + " (Python's hash tables double once under churn)",
+                ]
+            )
     if expiry:
         drained = expiry["calls_to_reclaim"]
         seconds = expiry["seconds_to_reclaim"]
