@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import heapq
 import sys
 import threading
@@ -149,8 +150,9 @@ class _Entry(_Node):
         self.client = _intern(record.client)
         user = record.user
         self.user_id: str | None = None if user is None else record.user_id
-        #: None (no user, or ``{id}`` alone), the name of an ``{id, name}`` user, or all pairs.
-        self.user: str | tuple[Any, ...] | None = None if user is None else _compact_user(user)
+        #: None (no user, or ``{id}`` alone), the name of an ``{id, name}`` user, all pairs
+        #: as a flat tuple, or a dict of its own when a value nests (copied on every load).
+        self.user: str | tuple[Any, ...] | dict[str, Any] | None = None if user is None else _compact_user(user)
         self.data = data
         self.prev = self.next = None
 
@@ -166,6 +168,8 @@ class _Entry(_Node):
             return {"id": user_id}
         if type(user) is str:
             return {"id": user_id, "name": user}
+        if type(user) is dict:  # nested values (a list of roles): the caller gets copies of them too
+            return copy.deepcopy(user)
         pairs = iter(user)
         return dict(zip(pairs, pairs, strict=True))
 
@@ -184,7 +188,10 @@ class _Entry(_Node):
         )
 
 
-def _compact_user(user: Mapping[str, Any]) -> str | tuple[Any, ...] | None:
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _compact_user(user: Mapping[str, Any]) -> str | tuple[Any, ...] | dict[str, Any] | None:
     if len(user) <= 2:
         keys = tuple(user)
         if keys == ("id",):
@@ -192,7 +199,9 @@ def _compact_user(user: Mapping[str, Any]) -> str | tuple[Any, ...] | None:
         name = user.get("name")
         if keys == ("id", "name") and type(name) is str:
             return name
-    return tuple(item for pair in user.items() for item in pair)
+    if all(type(value) in _SCALARS for value in user.values()):
+        return tuple(item for pair in user.items() for item in pair)
+    return copy.deepcopy(dict(user))
 
 
 class _Sessions(Cache[str, _Entry]):

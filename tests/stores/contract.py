@@ -258,18 +258,23 @@ class StoreContract:
 
     def test_records_are_copies(self, store: Any, clock: FakeClock) -> None:
         data = {"k": '"v"'}
-        user = {"id": "u1", "name": "Ada"}
+        user: dict[str, Any] = {"id": "u1", "name": "Ada", "roles": ["reader"]}
         record = SessionRecord(new_session_id(), clock(), clock(), IDLE, clock() + ABSOLUTE, "", "", user, data)
         store.create(record)
         data["k"], user["name"] = '"changed"', "Eve"  # the caller's containers after create
+        user["roles"].append("admin")
+        expected_user = {"id": "u1", "name": "Ada", "roles": ["reader"]}
         loaded = store.load_and_touch(record.id)
-        assert loaded is not None and loaded.data == {"k": '"v"'} and loaded.user == {"id": "u1", "name": "Ada"}
+        assert loaded is not None and loaded.data == {"k": '"v"'} and loaded.user == expected_user
         loaded.data["k"] = '"mutated"'
         loaded.user["name"] = "Mallory"
+        loaded.user["roles"].append("admin")
         listed = store.list_by_user("u1")[0]
         listed.data["x"] = "1"
+        assert listed.user is not None
+        listed.user["roles"].append("root")
         again = store.load_and_touch(record.id)
-        assert again is not None and again.data == {"k": '"v"'} and again.user == {"id": "u1", "name": "Ada"}
+        assert again is not None and again.data == {"k": '"v"'} and again.user == expected_user
 
     # -- saving changes -------------------------------------------------------------------
 
