@@ -1,6 +1,10 @@
-"""Reading the session cookie from a Cookie header and writing Set-Cookie values (sans-IO)."""
+"""The session cookie: its settings, reading it from a Cookie header, writing Set-Cookie (sans-IO)."""
 
 from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from datetime import timedelta
 
 from werkzeug.http import dump_cookie
 
@@ -12,11 +16,98 @@ MAX_COOKIE_PAIRS = 256
 MAX_CANDIDATES = 4
 
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+#: Werkzeug writes ``Partitioned`` itself from 3.1 on; before, it is appended here.
+_DUMP_HAS_PARTITIONED = "partitioned" in inspect.signature(dump_cookie).parameters
 
 
 def is_cookie_name(name: str) -> bool:
     """Whether ``name`` is an RFC 6265 token (no separators, spaces or controls)."""
-    return bool(name) and _TOKEN_CHARS.issuperset(name)
+    return isinstance(name, str) and bool(name) and _TOKEN_CHARS.issuperset(name)
+
+
+def path_matches(request_path: str, cookie_path: str) -> bool:
+    """Whether a browser sends a cookie of ``cookie_path`` with a request for ``request_path``
+    (RFC 6265, section 5.1.4)."""
+    if request_path == cookie_path or cookie_path == "/":
+        return True
+    if not request_path.startswith(cookie_path):
+        return False
+    return cookie_path.endswith("/") or request_path[len(cookie_path)] == "/"
+
+
+@dataclass(frozen=True, slots=True)
+class CookieSettings:
+    """The session cookie's attributes, checked once at start-up (:meth:`make`).
+
+    ``secure=None`` means Secure exactly when the request came over https; ``max_age=None``
+    is a browser-session cookie (no ``Max-Age``), ``0`` or less one that has expired.
+    """
+
+    name: str
+    path: str
+    domain: str | None
+    max_age: int | None
+    secure: bool | None
+    httponly: bool
+    samesite: str | None
+    partitioned: bool
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        name: str,
+        path: str,
+        domain: str | None,
+        max_age: float | timedelta | None,
+        secure: bool | None,
+        httponly: bool,
+        samesite: str | None,
+        partitioned: bool,
+    ) -> CookieSettings:
+        """:raises ValueError, TypeError: naming the option that is wrong and why."""
+        if not is_cookie_name(name):
+            raise ValueError(f"cookie_name {name!r} is not a valid cookie name (RFC 6265 token)")
+        if samesite is not None and (
+            not isinstance(samesite, str) or samesite.lower() not in ("lax", "strict", "none")
+        ):
+            raise ValueError("cookie_samesite must be 'lax', 'strict', 'none' or None")
+        samesite = None if samesite is None else samesite.lower()
+        if secure is not None and not isinstance(secure, bool):
+            raise TypeError("cookie_secure must be True, False or None (Secure on https requests)")
+        if not isinstance(path, str) or not path.startswith("/") or not path.isprintable() or ";" in path:
+            raise ValueError("cookie_path must be an absolute path without ';' or control characters")
+        if domain is not None and not is_cookie_name(domain):
+            raise ValueError(f"cookie_domain {domain!r} is not a valid domain")
+        age = None
+        if max_age is not None:
+            if isinstance(max_age, bool) or not isinstance(max_age, (int, float, timedelta)):
+                raise TypeError("cookie_max_age must be a number of seconds, a timedelta, or None")
+            seconds = max_age.total_seconds() if isinstance(max_age, timedelta) else float(max_age)
+            if seconds != seconds or seconds == float("inf"):
+                raise ValueError("cookie_max_age must be finite (or None for a browser-session cookie)")
+            age = int(seconds)
+        needs_secure = []
+        # Browsers match the prefixes case-insensitively (RFC 6265bis): so does this check.
+        prefix = name[:9].lower()
+        if prefix.startswith("__host-"):
+            if path != "/" or domain is not None:
+                raise ValueError("a __Host- cookie needs cookie_path='/' and no cookie_domain")
+            needs_secure.append("a __Host- cookie name")
+        if prefix == "__secure-":
+            needs_secure.append("a __Secure- cookie name")
+        if samesite == "none":
+            needs_secure.append("cookie_samesite='none'")
+        if partitioned:
+            needs_secure.append("cookie_partitioned")
+        if needs_secure:
+            if secure is False:
+                raise ValueError(f"{needs_secure[0]} requires cookie_secure (not False)")
+            secure = True  # None would mean "only on https": these need it always
+        return cls(name, path, domain, age, secure, bool(httponly), samesite, bool(partitioned))
+
+    def is_secure(self, https: bool) -> bool:
+        return https if self.secure is None else self.secure
 
 
 def session_cookie_values(header: str, name: str) -> list[str]:
@@ -43,56 +134,39 @@ def session_cookie_values(header: str, name: str) -> list[str]:
     return values
 
 
-def set_cookie(
-    name: str,
-    value: str,
-    *,
-    max_age: int,
-    path: str,
-    domain: str | None,
-    secure: bool,
-    httponly: bool,
-    samesite: str | None,
-    partitioned: bool,
-) -> str:
-    """A ``Set-Cookie`` value, formatted by Werkzeug."""
-    return dump_cookie(
-        name,
+def _dump(settings: CookieSettings, value: str, https: bool, *, max_age: int | None, expires: int | None) -> str:
+    options: dict[str, object] = {}
+    if _DUMP_HAS_PARTITIONED:
+        options["partitioned"] = settings.partitioned
+    header = dump_cookie(
+        settings.name,
         value,
         max_age=max_age,
-        path=path,
-        domain=domain,
-        secure=secure,
-        httponly=httponly,
-        samesite=samesite,
-        partitioned=partitioned,
+        expires=expires,
+        path=settings.path,
+        domain=settings.domain,
+        secure=settings.is_secure(https),
+        httponly=settings.httponly,
+        samesite=settings.samesite,
+        **options,  # type: ignore[arg-type]
     )
+    if settings.partitioned and not _DUMP_HAS_PARTITIONED:
+        header += "; Partitioned"
+    return header
 
 
-def clear_cookie(
-    name: str,
-    *,
-    path: str,
-    domain: str | None,
-    secure: bool,
-    httponly: bool,
-    samesite: str | None,
-    partitioned: bool,
-) -> str:
+def set_cookie(settings: CookieSettings, value: str, https: bool) -> str:
+    """A ``Set-Cookie`` value carrying ``value``, formatted by Werkzeug."""
+    age = settings.max_age
+    if age is not None and age <= 0:
+        return _dump(settings, value, https, max_age=0, expires=0)
+    return _dump(settings, value, https, max_age=age, expires=None)
+
+
+def clear_cookie(settings: CookieSettings, https: bool) -> str:
     """A ``Set-Cookie`` value that deletes the cookie; it repeats Path and Domain,
     without which the browser would keep the original."""
-    return dump_cookie(
-        name,
-        "",
-        max_age=0,
-        expires=0,
-        path=path,
-        domain=domain,
-        secure=secure,
-        httponly=httponly,
-        samesite=samesite,
-        partitioned=partitioned,
-    )
+    return _dump(settings, "", https, max_age=0, expires=0)
 
 
 def merge_vary(existing: str | None, field: str = "Cookie") -> str:
@@ -103,15 +177,3 @@ def merge_vary(existing: str | None, field: str = "Cookie") -> str:
     if "*" in parts or any(p.lower() == field.lower() for p in parts):
         return ", ".join(parts)
     return ", ".join([*parts, field])
-
-
-def with_cookie(headers: list[tuple[str, str]], set_cookie_value: str) -> list[tuple[str, str]]:
-    """Response headers plus ``Set-Cookie``, with ``Cache-Control: no-store`` (replacing
-    any other caching policy) and ``Vary: Cookie`` merged into what is there, so no
-    shared cache ever stores or serves one user's cookie to another."""
-    vary = [value for name, value in headers if name.lower() == "vary"]
-    kept = [(n, v) for n, v in headers if n.lower() not in ("vary", "cache-control")]
-    kept.append(("Set-Cookie", set_cookie_value))
-    kept.append(("Cache-Control", "no-store"))
-    kept.append(("Vary", merge_vary(", ".join(vary))))
-    return kept

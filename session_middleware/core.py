@@ -1,4 +1,28 @@
-"""The middleware's decisions, free of any I/O: shared by the ASGI and WSGI adapters."""
+"""The framework-neutral core: every lifecycle decision of a request, and no I/O.
+
+Theory of operation
+-------------------
+An adapter (ASGI, WSGI, Flask) turns its request into a :class:`RequestView` and then:
+
+1. runs :meth:`SessionCore.load` (a flow: at most one store operation). It reads the
+   session cookie and verifies its signature; no store call happens for a request
+   without a cookie or with a bad one, so tampering costs nothing. A cookie whose session
+   is gone is *stale*: the request gets a new empty :class:`Session` and the response
+   clears the cookie. The load refreshes ``last_request`` only when the stored one is
+   older than ``touch_interval``.
+2. hands the app the session, and when the response starts asks :meth:`SessionCore.commit`
+   for the flow that saves it. The session sums up what the request did in one
+   :class:`~session_middleware.session.Outcome`; :meth:`SessionCore._commit_flow` maps it
+   to store operations and the ``Set-Cookie`` value, in one table. Nothing is written for
+   a 5xx response; an unchanged session costs no write; a session closed meanwhile is
+   never recreated, because every write is conditional on the session still existing.
+3. asks :meth:`SessionCore.response_headers` for the headers to send: ``Set-Cookie`` with
+   ``Cache-Control: no-store``, and ``Vary: Cookie`` whenever the app accessed the session.
+
+A store failure is a :class:`~session_middleware.StoreError`: the adapter answers with
+:meth:`SessionCore.unavailable` (503, ``Retry-After``); anything else is a bug and
+propagates.
+"""
 
 from __future__ import annotations
 
@@ -9,42 +33,37 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Literal, NamedTuple, Required, TypedDict
 
-from .client_info import ClientName, checked_client_name, default_client_name, parse_trusted_proxies
-from .cookies import clear_cookie, is_cookie_name, merge_vary, session_cookie_values, set_cookie, with_cookie
-from .flow import Flow, StoreCall
+from ._failure_log import StoreFailureLog
+from .client_info import ClientName, checked_client_name, client_address, default_client_name, parse_trusted_proxies
+from .cookies import (
+    CookieSettings,
+    clear_cookie,
+    is_cookie_name,
+    merge_vary,
+    path_matches,
+    session_cookie_values,
+    set_cookie,
+)
+from .events import CloseReason, EventHook, EventKind, SessionEvent
+from .exceptions import StoreError
+from .ops import Create, Delete, Flow, Load, SaveChanges
+from .policy import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, RETRY_AFTER_SECONDS, Policy
 from .records import SessionRecord, id_hash
-from .session import Session
-from .signing import CookieSigner, normalize_secret_keys
+from .request import RequestView
+from .session import Action, Outcome, Session
+from .signing import HOW_TO_MAKE_A_KEY, CookieSigner, normalize_secret_keys
 from .stores.base import Clock, Store
 from .stores.memory import MemoryStore
 
-# Theory of operation
-# -------------------
-# A request goes through three steps, each decided here and carried out by an adapter:
-#
-# 1. ``read_cookie``: find the session cookie and verify its signature. No store call
-#    happens for a request without a cookie or with a bad one (tampering costs nothing).
-# 2. The adapter calls ``store.load_and_touch(id)`` (one operation: load, refresh
-#    ``last_request`` and the idle expiry) and ``open_session`` wraps the result. A
-#    cookie whose session is gone is *stale*: the request gets a new empty session.
-# 3. When the response starts (``http.response.start`` / ``start_response``), the
-#    adapter drives ``commit_flow``, which yields the store calls this request needs
-#    and returns the Set-Cookie value, if any. Nothing is written for a 5xx response;
-#    an unchanged session costs no write; a session closed meanwhile is never
-#    recreated, because every write is conditional on the session still existing.
-
 logger = logging.getLogger("session_middleware")
 
-DEFAULT_IDLE_TIMEOUT = 24 * 3600.0
-DEFAULT_ABSOLUTE_TIMEOUT = 14 * 24 * 3600.0
 DEFAULT_COOKIE_NAME = "session"
-DEFAULT_API_PATH = "/sessions"
 #: How many verified Cookie headers a middleware remembers (see ``read_cookie``), and
-#: the longest it remembers; about 4096 * 400 bytes for typical headers.
+#: the longest it remembers; about 4096 * 400 bytes for typical headers. Measured in
+#: docs/benchmarks.md ("Optimisations"): the memo saves the HMAC on a browser's repeat
+#: requests, most of a read's cost in the core.
 COOKIE_MEMO_SIZE = 4096
 COOKIE_MEMO_MAX_HEADER = 1024
-#: Seconds a client is told to wait when the store is unavailable.
-RETRY_AFTER_SECONDS = 2
 
 SameSite = Literal["lax", "strict", "none"]
 
@@ -52,14 +71,16 @@ SameSite = Literal["lax", "strict", "none"]
 class SessionOptions(TypedDict, total=False):
     """The keyword options of both middlewares (see the configuration reference)."""
 
-    secret_key: Required[str | bytes | Sequence[str | bytes]]
+    secret_key: Required[Any]
     store: Store
     clock: Clock
     idle_timeout: float | timedelta
     absolute_timeout: float | timedelta
+    touch_interval: float | timedelta | None
     cookie_name: str
     cookie_path: str
     cookie_domain: str | None
+    cookie_max_age: float | timedelta | None
     cookie_secure: bool | None
     cookie_httponly: bool
     cookie_samesite: SameSite | None
@@ -71,11 +92,12 @@ class SessionOptions(TypedDict, total=False):
     api_token: str | Sequence[str] | None
     api_authorize: Callable[..., Any] | None
     id_header: str | None
+    on_event: Callable[..., Any] | None
+    migrate_from: Any
 
 
 class CookieState(NamedTuple):
-    """What the request's cookie said (a named tuple: built on every request, and a frozen
-    dataclass costs three times as much to construct)."""
+    """What the request's cookie said (a named tuple: built on every request)."""
 
     #: The verified session id, or None.
     session_id: str | None = None
@@ -89,14 +111,34 @@ NO_COOKIE = CookieState()
 BAD_COOKIE = CookieState(stale=True)
 
 
-#: Longest accepted timeout (100 years): the cookie's Expires date must stay representable.
-MAX_TIMEOUT = 100 * 365 * 24 * 3600.0
+class Opened(NamedTuple):
+    """A request's session as loaded, with what its cookie said."""
+
+    session: Session
+    cookie: CookieState
+
+
+class Committed(NamedTuple):
+    """What a commit leaves for the adapter: the cookie to send and the events to emit."""
+
+    set_cookie: str | None = None
+    events: tuple[SessionEvent, ...] = ()
+
+
+class Unavailable(NamedTuple):
+    """The 503 an adapter answers with when the store failed, and the event to emit."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    event: SessionEvent
 
 
 #: Headers that ``id_header`` must not name: the middleware or HTTP itself owns them.
 _RESERVED_HEADERS = frozenset(
     {"cookie", "set-cookie", "authorization", "host", "vary", "cache-control", "content-type", "content-length"}
 )
+_HOW_TO_STORE = "pass a store object, e.g. store=MemoryStore() or store=RedisStore(url='redis://127.0.0.1:6379/0')"
 
 
 def _check_id_header(name: str | None) -> str | None:
@@ -107,100 +149,99 @@ def _check_id_header(name: str | None) -> str | None:
     return name
 
 
-def _seconds(value: float | timedelta, name: str) -> float:
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if not 0 < seconds <= MAX_TIMEOUT:  # also refuses NaN and infinity
-        raise ValueError(f"{name} must be a positive number of seconds, at most 100 years")
-    return seconds
+def _check_store(store: object) -> Store:
+    if isinstance(store, type):
+        raise TypeError(f"store must be a store object, not the class {store.__name__}: {_HOW_TO_STORE}")
+    if not isinstance(store, Store):
+        raise TypeError(f"store must be a session store, not {type(store).__name__}: {_HOW_TO_STORE}")
+    return store
+
+
+def _check_api_path(api_path: str | None) -> str | None:
+    if api_path is None:
+        return None
+    if not isinstance(api_path, str):
+        raise TypeError("api_path must be a path such as '/sessions', or None")
+    api_path = api_path.rstrip("/")  # "//" would otherwise become "" and take every path
+    if not api_path.startswith("/") or not api_path.isprintable() or "?" in api_path:
+        raise ValueError("api_path must start with '/' and name a path below the root, such as '/sessions'")
+    return api_path
 
 
 class SessionCore:
     """Validated configuration and the pure decisions of the session lifecycle."""
 
-    def __init__(self, **options: Any) -> None:
-        opts: SessionOptions = options  # type: ignore[assignment]
-        unknown = set(options) - set(SessionOptions.__annotations__)
-        if unknown:
-            raise TypeError(f"unknown session option(s): {', '.join(sorted(unknown))}")
+    def __init__(self, *args: Any, session_class: type[Session] = Session, **options: Any) -> None:
+        from ._options import resolve_options
+
+        opts: SessionOptions = resolve_options(args, options)  # type: ignore[assignment]
         if "secret_key" not in opts:
-            raise TypeError("secret_key is required")
+            raise TypeError(f"secret_key is required; {HOW_TO_MAKE_A_KEY}")
         self.signer = CookieSigner(normalize_secret_keys(opts["secret_key"]))
         self._cookie_memo: dict[str, CookieState] = {}
         store, clock = opts.get("store"), opts.get("clock")
-        if store is not None and clock is not None and store.clock is not clock:
-            raise ValueError("pass clock= to your store; the middleware uses the store's clock")
+        if store is not None:
+            store = _check_store(store)
+            if clock is not None and store.clock is not clock:
+                raise ValueError("pass clock= to your store; the middleware uses the store's clock")
         self.store: Store = store if store is not None else MemoryStore(clock=clock or time.time)
-        self.idle_timeout = _seconds(opts.get("idle_timeout", DEFAULT_IDLE_TIMEOUT), "idle_timeout")
-        self.absolute_timeout = _seconds(opts.get("absolute_timeout", DEFAULT_ABSOLUTE_TIMEOUT), "absolute_timeout")
-        self.cookie_name = opts.get("cookie_name", DEFAULT_COOKIE_NAME)
-        self.cookie_path = opts.get("cookie_path", "/")
-        self.cookie_domain = opts.get("cookie_domain")
-        self.cookie_secure = opts.get("cookie_secure")
-        self.cookie_httponly = opts.get("cookie_httponly", True)
-        samesite = opts.get("cookie_samesite", "lax")
-        self.cookie_samesite = None if samesite is None else samesite.lower()
-        self.cookie_partitioned = opts.get("cookie_partitioned", False)
-        self._check_cookie_options()
+        self.policy = Policy.make(
+            idle_timeout=opts.get("idle_timeout", DEFAULT_IDLE_TIMEOUT),
+            absolute_timeout=opts.get("absolute_timeout", DEFAULT_ABSOLUTE_TIMEOUT),
+            touch_interval=opts.get("touch_interval"),
+            max_sessions_per_user=opts.get("max_sessions_per_user"),
+        )
+        self.cookies = CookieSettings.make(
+            name=opts.get("cookie_name", DEFAULT_COOKIE_NAME),
+            path=opts.get("cookie_path", "/"),
+            domain=opts.get("cookie_domain"),
+            max_age=opts.get("cookie_max_age", self.policy.absolute_timeout),
+            secure=opts.get("cookie_secure"),
+            httponly=opts.get("cookie_httponly", True),
+            samesite=opts.get("cookie_samesite", "lax"),
+            partitioned=opts.get("cookie_partitioned", False),
+        )
         self.trusted_proxies = parse_trusted_proxies(opts.get("trusted_proxies", ()))
         client_name = opts.get("client_name")
         self.client_name: ClientName = default_client_name if client_name is None else checked_client_name(client_name)
-        self.max_sessions_per_user = opts.get("max_sessions_per_user")
-        if self.max_sessions_per_user is not None and self.max_sessions_per_user < 1:
-            raise ValueError("max_sessions_per_user must be at least 1 (or None)")
-        api_path = opts.get("api_path", DEFAULT_API_PATH)
-        if api_path is not None:
-            api_path = api_path.rstrip("/")  # "//" would otherwise become "" and take every path
-            if not api_path.startswith("/") or not api_path.isprintable() or "?" in api_path:
-                raise ValueError("api_path must start with '/' and name a path below the root")
-        self.api_path = api_path
+        self.api_path = _check_api_path(opts.get("api_path"))
         self.api_token = opts.get("api_token")
         self.api_authorize = opts.get("api_authorize")
         self.id_header = _check_id_header(opts.get("id_header"))
-        #: The WSGI environ key of ``id_header`` (``X-Session-Id``: ``HTTP_X_SESSION_ID``).
-        self.id_header_environ = None if self.id_header is None else "HTTP_" + self.id_header.upper().replace("-", "_")
+        #: The lower-case name of ``id_header``, as views look it up.
+        self.id_header_key = None if self.id_header is None else self.id_header.lower()
+        self.session_class = session_class
+        on_event = opts.get("on_event")
+        if on_event is not None and not callable(on_event):
+            raise TypeError("on_event must be a callable taking a SessionEvent (or None)")
+        self.on_event: EventHook | None = on_event
+        self.failures = StoreFailureLog(logger)
+
+    # -- configuration, as the REST API and the docs name it ------------------------------
+
+    @property
+    def idle_timeout(self) -> float:
+        return self.policy.idle_timeout
+
+    @property
+    def absolute_timeout(self) -> float:
+        return self.policy.absolute_timeout
+
+    @property
+    def cookie_name(self) -> str:
+        return self.cookies.name
+
+    @property
+    def cookie_secure(self) -> bool | None:
+        return self.cookies.secure
+
+    @property
+    def cookie_samesite(self) -> str | None:
+        return self.cookies.samesite
 
     def api_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``sessions_api.create_*_app`` when mounted at ``api_path``."""
-        return {
-            "api_token": self.api_token,
-            "api_authorize": self.api_authorize,
-            "idle_timeout": self.idle_timeout,
-            "absolute_timeout": self.absolute_timeout,
-            "max_sessions_per_user": self.max_sessions_per_user,
-        }
-
-    def is_api_path(self, path: str) -> bool:
-        """Whether a request path (below the app's root) belongs to the mounted REST API."""
-        api = self.api_path
-        return api is not None and path.startswith(api) and (len(path) == len(api) or path[len(api)] == "/")
-
-    def _check_cookie_options(self) -> None:
-        name = self.cookie_name
-        if not is_cookie_name(name):
-            raise ValueError(f"cookie_name {name!r} is not a valid cookie name (RFC 6265 token)")
-        if self.cookie_samesite not in (None, "lax", "strict", "none"):
-            raise ValueError("cookie_samesite must be 'lax', 'strict', 'none' or None")
-        needs_secure = []
-        # Browsers match the prefixes case-insensitively (RFC 6265bis): so does this check.
-        prefix = name[:9].lower()
-        if prefix.startswith("__host-"):
-            if self.cookie_path != "/" or self.cookie_domain is not None:
-                raise ValueError("a __Host- cookie needs cookie_path='/' and no cookie_domain")
-            needs_secure.append("a __Host- cookie name")
-        if prefix == "__secure-":
-            needs_secure.append("a __Secure- cookie name")
-        if self.cookie_samesite == "none":
-            needs_secure.append("cookie_samesite='none'")
-        if self.cookie_partitioned:
-            needs_secure.append("cookie_partitioned")
-        if needs_secure:
-            if self.cookie_secure is False:
-                raise ValueError(f"{needs_secure[0]} requires cookie_secure (not False)")
-            self.cookie_secure = True  # None would mean "only on https": these need it always
-        if self.cookie_domain is not None and not is_cookie_name(self.cookie_domain):
-            raise ValueError(f"cookie_domain {self.cookie_domain!r} is not a valid domain")
-        if not self.cookie_path.startswith("/") or not self.cookie_path.isprintable() or ";" in self.cookie_path:
-            raise ValueError("cookie_path must be an absolute path without ';' or control characters")
+        """Keyword arguments for ``session_middleware.api.create_*_app`` when mounted at ``api_path``."""
+        return {"api_token": self.api_token, "api_authorize": self.api_authorize, "policy": self.policy}
 
     # -- step 1: the cookie ----------------------------------------------------------
 
@@ -222,7 +263,7 @@ class SessionCore:
         known = self._cookie_memo.get(header)
         if known is not None:
             return known
-        values = session_cookie_values(header, self.cookie_name)
+        values = session_cookie_values(header, self.cookies.name)
         if not values:
             return NO_COOKIE
         found = None
@@ -245,12 +286,21 @@ class SessionCore:
             self._cookie_memo[header] = state
         return state
 
-    def read_credentials(self, cookie_header: str | None, id_header: str | None) -> CookieState:
+    def read_credentials(self, view: RequestView) -> CookieState:
         """The signed id of a request: from ``id_header`` when configured and sent (not
-        empty), else from the cookie. The header is verified exactly like the cookie."""
-        if self.id_header is None or id_header is None or not id_header.strip():
-            return self.read_cookie(cookie_header)
-        verified = self.signer.verify(id_header.strip())
+        empty), else from the cookie. The header is verified exactly like the cookie.
+
+        A request outside ``cookie_path`` never carries our cookie, so a cookie of that
+        name there belongs to another app: it is neither read nor cleared."""
+        cookies = self.cookies
+        if cookies.path != "/" and not path_matches(view.root_path + view.path, cookies.path):
+            return NO_COOKIE
+        if cookies.max_age is not None and cookies.max_age <= 0:
+            return NO_COOKIE  # every cookie has expired on arrival, as Starlette's max_age=0
+        sent = None if self.id_header_key is None else view.header(self.id_header_key)
+        if sent is None or not sent.strip():
+            return self.read_cookie(view.cookie)
+        verified = self.signer.verify(sent.strip())
         if verified is None:
             logger.debug("session id header with a bad signature ignored")
             return BAD_COOKIE
@@ -258,141 +308,163 @@ class SessionCore:
 
     # -- step 2: the session ---------------------------------------------------------
 
-    def open_session(
-        self,
-        cookie: CookieState,
-        record: SessionRecord | None,
-        origin: Callable[[], tuple[str, str]],
-    ) -> tuple[Session, CookieState]:
-        """The request's ``Session``; a cookie without a live session becomes stale."""
-        if record is None and cookie.session_id is not None:
-            logger.debug("session %s is gone; starting a new one", id_hash(cookie.session_id))
-            cookie = BAD_COOKIE
+    def load(self, view: RequestView) -> Flow[Opened]:
+        """The request's session: at most one store operation (load, touch when due)."""
+        cookie = self.read_credentials(view)
+        record = None
+        if cookie.session_id is not None:
+            record = yield Load(cookie.session_id, touch_interval=self.policy.touch_interval)
+            if record is None:
+                logger.debug("session %s is gone; starting a new one", id_hash(cookie.session_id))
+                cookie = BAD_COOKIE
         now = record.last_request if record is not None else self.store.clock()
-        return Session(record, now=now, origin=origin), cookie
+        return Opened(self.session_class(record, now=now, origin=lambda: self.origin(view)), cookie)
+
+    def origin(self, view: RequestView) -> tuple[str, str]:
+        """Where a request comes from: its client address and the client's name."""
+        headers = view.headers
+        address = client_address(view.peer, headers.get("x-forwarded-for"), self.trusted_proxies)
+        return address, self.client_name(headers)
 
     # -- step 3: the commit ----------------------------------------------------------
 
-    def commit_flow(
-        self, session: Session, cookie: CookieState, *, status: int, https: bool, can_set_cookie: bool = True
-    ) -> Flow[str | None]:
-        """Save what the request changed; return the ``Set-Cookie`` value to send, if any.
+    def commit(self, opened: Opened, view: RequestView, status: int | None) -> Flow[Committed] | None:
+        """The flow that saves what the request did and returns the ``Set-Cookie`` value
+        to send with the events to emit, or ``None`` when there is nothing to do (most
+        requests).
 
-        ``can_set_cookie`` is False for websockets: nothing is created there, since the
-        browser could never learn the new id.
+        :param status: the response status; ``None`` for a websocket that ended (no
+            cookie can be sent there, so nothing is created or moved to a new id).
         """
-        if status >= 500:
+        if status is not None and status >= 500:
+            return None  # the app failed: what it did to the session is not kept
+        outcome = opened.session.outcome(can_issue_id=status is not None)
+        if not outcome.needs_commit and not opened.cookie.stale:
             return None
-        secure = https if self.cookie_secure is None else self.cookie_secure
-        outcome: str | None = self._clear_cookie(secure) if cookie.stale else None
-        if session._closed_id is not None:
-            yield StoreCall("delete", (session._closed_id,))
-            logger.info("session %s closed (logout)", id_hash(session._closed_id))
-            outcome = self._clear_cookie(secure)
-        record = session._record
-        if record is None:
-            if (session._values or session._user is not None) and can_set_cookie:
-                new = self._new_record(session, session._origin())
-                yield StoreCall("create", (new,), {"max_per_user": self._cap(new)})
-                logger.info("session %s opened", id_hash(new.id))
-                outcome = self._set_cookie(new.id, secure)
-        elif session._regenerate and can_set_cookie and not self._emptied(session, record):
-            new = self._regenerated(session, record)
-            created = yield StoreCall("create", (new,), {"replaces": record.id, "max_per_user": self._cap(new)})
+        return self._commit_flow(outcome, opened.cookie, view)
+
+    def _commit_flow(self, outcome: Outcome, cookie: CookieState, view: RequestView) -> Flow[Committed]:
+        """The one table from an outcome to store operations, the cookie to send and the
+        events to emit."""
+        cookies, https = self.cookies, view.https
+        header: str | None = clear_cookie(cookies, https) if cookie.stale else None
+        events: list[SessionEvent] = []
+        if outcome.closed is not None:
+            if (yield Delete(outcome.closed.id)):
+                events.append(event_of("closed", outcome.closed, reason="logout"))
+            logger.info("session %s closed (logout)", id_hash(outcome.closed.id))
+            header = clear_cookie(cookies, https)
+        action, policy = outcome.action, self.policy
+        if action is Action.CREATE:
+            assert outcome.new_id is not None
+            record = self._new_record(outcome, view)
+            yield Create(record, max_per_user=policy.cap(record.user))
+            logger.info("session %s opened", id_hash(record.id))
+            events.append(event_of("created" if record.user is None else "logged_in", record))
+            header = set_cookie(cookies, self.signer.sign(record.id), https)
+        elif action is Action.LOGIN or action is Action.REGENERATE:
+            assert outcome.new_id is not None and outcome.record is not None
+            old = outcome.record
+            if action is Action.LOGIN:  # a new authentication: new times, this device
+                record = self._new_record(outcome, view)
+            else:
+                record = replace(old, id=outcome.new_id, user=outcome.user, data=outcome.data)
+            created = yield Create(record, replaces=old.id, max_per_user=policy.cap(record.user))
             # A session closed while this request held it leaves the cookie alone: the
             # browser may already hold a newer one (a concurrent login) that clearing
             # would log out. A stale cookie is cleared by the next request that sends it.
             if created:
-                logger.info("session %s regenerated as %s", id_hash(record.id), id_hash(new.id))
-                outcome = self._set_cookie(new.id, secure)
+                logger.info("session %s regenerated as %s", id_hash(old.id), id_hash(record.id))
+                events.append(event_of("logged_in" if action is Action.LOGIN else "regenerated", record))
+                header = set_cookie(cookies, self.signer.sign(record.id), https)
             else:
-                logger.info("session %s closed during the request; not regenerated", id_hash(record.id))
-        elif self._emptied(session, record):
-            deleted = yield StoreCall("delete", (record.id,))  # an anonymous session emptied: forget it
-            if deleted:
-                outcome = self._clear_cookie(secure)
+                logger.info("session %s closed during the request; not regenerated", id_hash(old.id))
+        elif action is Action.FORGET:
+            assert outcome.session_id is not None
+            if (yield Delete(outcome.session_id)):
+                header = clear_cookie(cookies, https)
+        elif action is Action.SAVE:
+            assert outcome.session_id is not None
+            saved = yield SaveChanges(outcome.session_id, outcome.changes)
+            if not saved:
+                logger.info("session %s closed during the request; not saved", id_hash(outcome.session_id))
+            elif not cookie.current_key:
+                header = set_cookie(cookies, self.signer.sign(outcome.session_id), https)  # re-sign: newest key
+        return Committed(header, tuple(events))
+
+    def _new_record(self, outcome: Outcome, view: RequestView) -> SessionRecord:
+        assert outcome.new_id is not None
+        address, client = self.origin(view)
+        return self.policy.new_record(
+            outcome.new_id, self.store.clock(), address=address, client=client, user=outcome.user, data=outcome.data
+        )
+
+    # -- the response --------------------------------------------------------------------
+
+    def response_headers(
+        self, headers: list[tuple[str, str]], set_cookie_value: str | None, accessed: bool
+    ) -> list[tuple[str, str]] | None:
+        """The response headers to send instead of ``headers``, or ``None`` to keep them.
+
+        A response that sets or clears the cookie gets ``Set-Cookie``, ``Cache-Control:
+        no-store`` (replacing any other caching policy) and ``Vary: Cookie``; a response
+        whose session the app accessed gets ``Vary: Cookie`` (merged with what is there),
+        so no shared cache serves one user's page or cookie to another. With
+        ``id_header``, that header carries the same signed id (``""`` when cleared) and
+        joins ``Vary``.
+        """
+        if set_cookie_value is None and not accessed:
+            return None
+        vary = merge_vary(", ".join(v for n, v in headers if n.lower() == "vary"))
+        drop = {"vary"}
+        extra: list[tuple[str, str]] = []
+        if set_cookie_value is not None:
+            drop.add("cache-control")
+            extra += [("Set-Cookie", set_cookie_value), ("Cache-Control", "no-store")]
+            name = self.id_header
+            if name is not None:
+                drop.add(name.lower())
+                # set_cookie_value was made here: "name=value; ..." with a signed id (never quoted) or "".
+                extra.append((name, set_cookie_value.partition(";")[0].partition("=")[2]))
+                vary = merge_vary(vary, name)
+        kept = [(n, v) for n, v in headers if n.lower() not in drop]
+        return [*kept, *extra, ("Vary", vary)]
+
+    # -- store failures --------------------------------------------------------------------
+
+    def unavailable(
+        self, operation: str, error: StoreError, view: RequestView, session: Session | None = None
+    ) -> Unavailable:
+        """Log a store failure (one line per burst, see ``StoreFailureLog``) and return the
+        503 to answer with, which keeps the request's cookie."""
+        if session is not None:
+            session_id = None if session.is_new else session.id
         else:
-            changes = session._changes()
-            if changes:
-                saved = yield StoreCall("save_changes", (record.id, changes))
-                if not saved:
-                    logger.info("session %s closed during the request; not saved", id_hash(record.id))
-                elif not cookie.current_key:
-                    outcome = self._set_cookie(record.id, secure)  # re-sign with the newest key
-        return outcome
+            session_id = self.read_credentials(view).session_id
+        self.failures.report(operation, error, None if session_id is None else id_hash(session_id))
+        user_id = None if session is None else session.user_id
+        event = SessionEvent("store_failure", session_id, user_id, address=view.peer or "")
+        return Unavailable(503, list(UNAVAILABLE_HEADERS), UNAVAILABLE_BODY, event)
 
-    def needs_commit(self, session: Session, cookie: CookieState) -> bool:
-        """Whether ``commit_flow`` has anything to do. Most requests neither change, close
-        nor regenerate a loaded session, nor start one: the adapters then skip the flow
-        and its store driver (False here means the flow would call nothing, return None)."""
-        if cookie.stale or session._closed_id is not None:
-            return True
-        if session._record is None:
-            return bool(session._values) or session._user is not None
-        return session._dirty or session._regenerate
 
-    def response_headers(self, headers: list[tuple[str, str]], set_cookie: str) -> list[tuple[str, str]]:
-        """``headers`` with ``set_cookie`` added (see ``cookies.with_cookie``) and, with
-        ``id_header``, that header carrying the same signed id, or ``""`` when the cookie
-        is cleared; the header name joins ``Vary``."""
-        headers = with_cookie(headers, set_cookie)
-        name = self.id_header
-        if name is None:
-            return headers
-        # set_cookie was made here: "name=value; ..." with a signed id (never quoted) or "".
-        value = set_cookie.partition(";")[0].partition("=")[2]
-        vary = merge_vary(", ".join(v for n, v in headers if n.lower() == "vary"), name)
-        kept = [(n, v) for n, v in headers if n.lower() not in ("vary", name.lower())]
-        return [*kept, (name, value), ("Vary", vary)]
+def event_of(kind: EventKind, record: SessionRecord, reason: CloseReason | None = None) -> SessionEvent:
+    """The lifecycle event ``kind`` of the session ``record``."""
+    user = record.user
+    return SessionEvent(
+        kind,
+        record.id,
+        None if user is None else str(user["id"]),
+        None if user is None else user.get("name"),
+        record.client,
+        record.address,
+        reason,
+    )
 
-    @staticmethod
-    def _emptied(session: Session, record: SessionRecord) -> bool:
-        """An anonymous session left with no data: forgotten, even if also regenerated."""
-        return not session._values and session._user is None and (session._cleared or bool(record.data))
 
-    def _cap(self, record: SessionRecord) -> int | None:
-        return self.max_sessions_per_user if record.user is not None else None
-
-    def _new_record(self, session: Session, origin: tuple[str, str]) -> SessionRecord:
-        now = self.store.clock()
-        return SessionRecord(
-            id=session.id,
-            opened=now,
-            last_request=now,
-            idle_timeout=self.idle_timeout,
-            absolute_expiry=now + self.absolute_timeout,
-            address=origin[0],
-            client=origin[1],
-            user=session._user,
-            data=session._data(),
-        )
-
-    def _regenerated(self, session: Session, record: SessionRecord) -> SessionRecord:
-        if session._logged_in:
-            # A login starts a new session for that user: new times, this device.
-            return self._new_record(session, session._origin())
-        return replace(record, id=session.id, user=session._user, data=session._data())
-
-    def _set_cookie(self, session_id: str, secure: bool) -> str:
-        return set_cookie(
-            self.cookie_name,
-            self.signer.sign(session_id),
-            max_age=int(self.absolute_timeout),
-            path=self.cookie_path,
-            domain=self.cookie_domain,
-            secure=secure,
-            httponly=self.cookie_httponly,
-            samesite=self.cookie_samesite,
-            partitioned=self.cookie_partitioned,
-        )
-
-    def _clear_cookie(self, secure: bool) -> str:
-        return clear_cookie(
-            self.cookie_name,
-            path=self.cookie_path,
-            domain=self.cookie_domain,
-            secure=secure,
-            httponly=self.cookie_httponly,
-            samesite=self.cookie_samesite,
-            partitioned=self.cookie_partitioned,
-        )
+UNAVAILABLE_BODY = b"The session store is unavailable; please retry shortly.\n"
+UNAVAILABLE_HEADERS = (
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", str(len(UNAVAILABLE_BODY))),
+    ("Retry-After", str(RETRY_AFTER_SECONDS)),
+    ("Cache-Control", "no-store"),
+)

@@ -13,7 +13,3 @@ class StoreError(SessionError):
     Stores raise it (chaining the driver's error) instead of answering as if a session
     were missing, so an outage never logs users out.
     """
-
-
-class SessionClosedError(SessionError):
-    """An operation needs a session that was closed during this request."""

@@ -1,51 +1,112 @@
-"""The ``Session`` object an application sees at ``scope["session"]`` / ``environ["session"]``."""
+"""The ``Session`` an application sees at ``scope["session"]`` / ``environ["session"]``.
+
+A :class:`Session` is a ``dict`` of the session's JSON data, so everything an app does
+with Starlette's ``request.session`` works (``json.dumps``, ``dict()``, ``copy()``,
+``|=``), plus the session's metadata and ``login`` / ``logout`` / ``regenerate``. It
+tracks what the request did; at the end of the request :meth:`Session.outcome` sums
+that up in one immutable :class:`Outcome`, which the core turns into store operations
+and cookie headers. The core never reads the session's private state.
+"""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+import enum
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from .records import DataChanges, SessionRecord, decode_value, encode_value, new_session_id, validate_user
 
+#: JSON values that cannot change in place: their text at ``__setitem__`` is final.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_NO_DATA: Mapping[str, str] = MappingProxyType({})
 _MISSING: Any = object()
-#: JSON values that cannot change in place (bool is an int subclass but listed for clarity).
-_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
-#: What ``_changes`` returns for a request that changed nothing (never mutated).
-_UNCHANGED = DataChanges()
+
+
+class ValueCodec(Protocol):
+    """How a session value becomes the JSON text a store keeps, and back."""
+
+    def encode(self, key: str, value: Any) -> str:
+        """JSON text of ``value``; :raises TypeError: naming ``key`` if it cannot be stored."""
+        ...
+
+    def decode(self, text: str) -> Any: ...
+
+
+class JSONCodec:
+    """Plain JSON (the default): any JSON value, nothing else."""
+
+    def encode(self, key: str, value: Any) -> str:
+        return encode_value(key, value)
+
+    def decode(self, text: str) -> Any:
+        return decode_value(text)
+
+
+class Action(enum.Enum):
+    """What the end of a request does with the session it holds."""
+
+    #: Nothing stored changes.
+    NONE = "none"
+    #: A new session is stored (its first data, or a login on a new session).
+    CREATE = "create"
+    #: Per-key changes to the loaded session.
+    SAVE = "save"
+    #: The loaded session moves to a new id with the same times (``regenerate()``).
+    REGENERATE = "regenerate"
+    #: A new session for the user replaces the loaded one (``login()``).
+    LOGIN = "login"
+    #: An anonymous session left without data is deleted.
+    FORGET = "forget"
+
+
+class Outcome(NamedTuple):
+    """What one request did to its session, in the terms the core decides on (a named
+    tuple: immutable, and built on every request that touches its session)."""
+
+    action: Action
+    #: The loaded session's id (``None`` for a session that was not loaded).
+    session_id: str | None = None
+    #: The session ``logout()`` closed in this request: deleted at commit.
+    closed: SessionRecord | None = None
+    #: The id the stored session gets (CREATE, REGENERATE, LOGIN).
+    new_id: str | None = None
+    #: The session's user after the request.
+    user: Mapping[str, Any] | None = None
+    #: Every key's JSON text (CREATE, REGENERATE, LOGIN).
+    data: Mapping[str, str] = _NO_DATA
+    #: The per-key changes (SAVE).
+    changes: DataChanges = DataChanges()
+    #: The loaded record (REGENERATE keeps its times).
+    record: SessionRecord | None = None
+
+    @property
+    def needs_commit(self) -> bool:
+        """Whether anything must be written: the one answer both the adapters' shortcut and
+        the commit derive from."""
+        return self.action is not Action.NONE or self.closed is not None
 
 
 def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC)
 
 
-class Session(MutableMapping[str, Any]):
-    """A mutable mapping over the session's JSON data, with its metadata.
+class Session(dict[str, Any]):
+    """The session's data (a ``dict`` of JSON values) with its metadata.
 
-    Changes are saved by the middleware when the response starts; nested mutation
-    (``session["cart"].append(x)``) is found by comparing each accessed value's JSON
-    with what was loaded. Values must be JSON: anything else raises ``TypeError``
-    naming the key.
+    Changes are saved when the response starts, with no call from the app; nested
+    mutation (``session["cart"].append(x)``) is found by comparing the JSON of the
+    values the request could reach with what was loaded. Values must be JSON: anything
+    else raises ``TypeError`` naming the key.
+
+    ``accessed`` becomes true when the app reads or writes the data (the response then
+    varies by cookie); ``modified`` when the data differs from what was loaded.
     """
 
-    __slots__ = (
-        "_record",
-        "_values",
-        "_live",
-        "_scalars",
-        "_texts",
-        "_deleted",
-        "_id",
-        "_now",
-        "_origin",
-        "_user",
-        "_closed_id",
-        "_regenerate",
-        "_cleared",
-        "_dirty",
-        "_logged_in",
-    )
+    #: Encodes values for the store; a framework integration may use its own (Flask's tags).
+    codec: ClassVar[ValueCodec] = JSONCodec()
 
     def __init__(
         self,
@@ -53,98 +114,165 @@ class Session(MutableMapping[str, Any]):
         *,
         now: float,
         origin: Callable[[], tuple[str, str]],
+        data: Mapping[str, Any] | None = None,
     ) -> None:
+        """``record`` is the loaded session (``None``: a new one, optionally starting
+        with ``data``, say a session carried over from another library's cookie)."""
+        decode = self.codec.decode
+        loaded = record.data if record is not None else _NO_DATA
+        super().__init__({key: decode(text) for key, text in loaded.items()})
         self._record = record
-        # Values stay in their stored JSON form until read, so a request that reads one
-        # key of a large session pays for that key alone. ``_values`` maps each key to
-        # its stored JSON text, or to a live value for the keys in ``_live`` (set in this
-        # request, or a list or dict handed out, which may be mutated in place). A decoded
-        # string, number, boolean or null cannot change in place: it is kept in
-        # ``_scalars`` and its key stays unchanged, with no re-encoding at commit.
-        self._values: dict[str, Any] = {} if record is None else dict(record.data)
-        self._live: dict[str, None] = {}
-        self._scalars: dict[str, Any] = {}
-        #: The JSON of live values that cannot change in place, from __setitem__'s check.
-        self._texts: dict[str, str] = {}
-        #: A key was deleted (or cleared) in this request.
-        self._deleted = False
-        self._id = None if record is None else record.id
+        self._loaded = loaded
         self._now = now
         self._origin = origin
+        self._id = None if record is None else record.id
         self._user: Mapping[str, Any] | None = None if record is None else record.user
-        #: The id of a session this request closed (logout), deleted at commit.
-        self._closed_id: str | None = None
-        #: The stored id must be replaced by a fresh one at commit (login, regenerate).
-        self._regenerate = False
+        #: Keys set in this request, with their final JSON text when they cannot change in place.
+        self._written: dict[str, str | None] = {}
+        self._removed = False
         self._cleared = False
-        #: The data may differ from what was loaded: a key was set, deleted or cleared, or
-        #: a list or dict was handed out (it can be mutated in place).
-        self._dirty = False
-        #: ``login()`` was called: the stored session starts afresh for that user.
+        self._accessed = False
+        self._closed: SessionRecord | None = None
+        self._regenerate = False
         self._logged_in = False
+        if data:
+            self.update(data)
+            self._accessed = False
 
-    # -- mapping ---------------------------------------------------------------------
+    # -- reading: every way in marks the session accessed -------------------------------
 
     def __getitem__(self, key: str) -> Any:
-        value = self._values[key]
-        if key in self._live:
-            return value
-        decoded = self._scalars.get(key, _MISSING)
-        if decoded is not _MISSING:
-            return decoded
-        decoded = decode_value(value)
-        if type(decoded) in _IMMUTABLE:
-            self._scalars[key] = decoded
-        else:
-            self._values[key] = decoded
-            self._live[key] = None
-            self._dirty = True
-        return decoded
+        self._accessed = True
+        return dict.__getitem__(self, key)
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        text = encode_value(key, value)  # fail here, naming the key, not at the end of the request
-        self._values[key] = value
-        self._live[key] = None
-        self._scalars.pop(key, None)
-        if type(value) in _IMMUTABLE:
-            self._texts[key] = text  # final: the commit needs no second encoding
-        else:
-            self._texts.pop(key, None)
-        self._dirty = True
-
-    def __delitem__(self, key: str) -> None:
-        del self._values[key]
-        self._live.pop(key, None)
-        self._scalars.pop(key, None)
-        self._texts.pop(key, None)
-        self._deleted = self._dirty = True
+    def get(self, key: str, default: Any = None) -> Any:
+        self._accessed = True
+        return dict.get(self, key, default)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._values
+        self._accessed = True
+        return dict.__contains__(self, key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._values))
+        self._accessed = True
+        return iter(list(dict.keys(self)))
 
     def __len__(self) -> int:
-        return len(self._values)
+        self._accessed = True
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._accessed = True
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._accessed = True
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._accessed = True
+        return dict.items(self)
+
+    def copy(self) -> dict[str, Any]:
+        """A plain ``dict`` with the same values (as ``dict.copy`` gives a subclass)."""
+        self._accessed = True
+        return dict(dict.items(self))
+
+    def __or__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
+        self._accessed = True
+        return dict(dict.items(self)) | other  # type: ignore[no-any-return]
+
+    def __ror__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
+        self._accessed = True
+        return other | dict(dict.items(self))  # type: ignore[no-any-return]
+
+    def __eq__(self, other: object) -> bool:
+        self._accessed = True
+        return dict.__eq__(self, other)
+
+    __hash__ = None
+
+    # -- writing: checked at once, naming the key -------------------------------------
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        text = self.codec.encode(key, value)  # fail here, naming the key, not at the end of the request
+        dict.__setitem__(self, key, value)
+        self._written[key] = text if type(value) in _SCALARS else None
+        self._accessed = True
+
+    def __delitem__(self, key: str) -> None:
+        dict.__delitem__(self, key)
+        self._written.pop(key, None)
+        self._removed = self._accessed = True
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if not dict.__contains__(self, key):
+            self[key] = default
+        return self[key]
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
+        self._accessed = True
+        if not dict.__contains__(self, key):
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        value = dict.__getitem__(self, key)
+        del self[key]
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        self._accessed = True
+        key, value = dict.popitem(self)
+        self._written.pop(key, None)
+        self._removed = True
+        return key, value
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+        self._accessed = True
+
+    def __ior__(self, other: Any) -> Session:  # type: ignore[override]
+        self.update(other)
+        return self
 
     def clear(self) -> None:
-        """Drop every key (without decoding them first)."""
-        self._values, self._live, self._scalars, self._texts = {}, {}, {}, {}
-        self._cleared = True
-        self._dirty = True
+        dict.clear(self)
+        self._written.clear()
+        self._cleared = self._accessed = True
 
     def __repr__(self) -> str:
         # Neither the id nor the data: reprs end up in logs and tracebacks.
-        return f"<Session user_id={self.user_id!r} keys={len(self._values)} new={self.is_new}>"
+        return f"<Session user_id={self.user_id!r} keys={dict.__len__(self)} new={self.is_new}>"
 
-    # -- metadata --------------------------------------------------------------------
+    def __copy__(self) -> dict[str, Any]:
+        return dict(dict.items(self))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return copy.deepcopy(dict(dict.items(self)), memo)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Session cannot be pickled; copy its data with dict(session)")
+
+    # -- what the request did -----------------------------------------------------------
+
+    @property
+    def accessed(self) -> bool:
+        """The app read or wrote the data (its response depends on the session)."""
+        return self._accessed
+
+    @property
+    def modified(self) -> bool:
+        """The data differs from what was loaded (top-level or nested changes)."""
+        return bool(self._changes()) or (self._record is None and bool(dict.__len__(self)))
+
+    # -- metadata ---------------------------------------------------------------------
 
     @property
     def id(self) -> str:
         """The session id (the REST API's handle; the cookie carries it signed)."""
         if self._id is None:
-            self._id = new_session_id()
+            self._id = new_session_id(self.user_id)
         return self._id
 
     @property
@@ -200,45 +328,68 @@ class Session(MutableMapping[str, Any]):
         ``logout()`` (a flash message, say) goes to a fresh session with a fresh id.
         """
         if self._record is not None:
-            self._closed_id = self._record.id
+            self._closed = self._record
         self._record = None
-        self._values, self._live, self._scalars, self._texts = {}, {}, {}, {}
+        self._loaded = _NO_DATA
+        dict.clear(self)
+        self._written.clear()
         self._user = None
         self._id = None
-        self._regenerate = False
-        self._cleared = False
-        self._logged_in = False
+        self._regenerate = self._cleared = self._removed = self._logged_in = False
+        self._accessed = True
 
     def regenerate(self) -> None:
         """Move the data to a new id; the old id stops working when the request ends."""
         self._id = None
         self._regenerate = self._record is not None
 
-    # -- used by the middleware ------------------------------------------------------
+    def outcome(self, *, can_issue_id: bool = True) -> Outcome:
+        """What this request did, for the core to commit.
+
+        :param can_issue_id: False where no cookie can be sent (a websocket): nothing is
+            created or moved to a new id there; data changes are still saved.
+        """
+        record = self._record
+        has_data = bool(dict.__len__(self))
+        if record is None:
+            if (has_data or self._user is not None) and can_issue_id:
+                return Outcome(Action.CREATE, None, self._closed, self.id, self._user, self._data())
+            return Outcome(Action.NONE, None, self._closed)
+        if not has_data and self._user is None and (self._cleared or self._removed):
+            return Outcome(Action.FORGET, record.id)  # an anonymous session emptied: forget it
+        if self._regenerate and can_issue_id:
+            action = Action.LOGIN if self._logged_in else Action.REGENERATE
+            return Outcome(action, record.id, None, self.id, self._user, self._data(), record=record)
+        changes = self._changes()
+        if not changes:
+            return Outcome(Action.NONE, record.id)
+        return Outcome(Action.SAVE, record.id, changes=changes, record=record)
+
+    def _encoded(self, key: str, value: Any) -> str:
+        text = self._written.get(key)
+        return text if text is not None else self.codec.encode(key, value)
+
+    def _data(self) -> dict[str, str]:
+        """Every key's JSON text, for a record being created."""
+        return {key: self._encoded(key, value) for key, value in dict.items(self)}
 
     def _changes(self) -> DataChanges:
         """What this request changed in the data, per key."""
-        if not self._dirty:
-            return _UNCHANGED
-        original = {} if self._record is None else self._record.data
-        updated = {}
-        for key in self._live:
-            text = self._texts.get(key) or encode_value(key, self._values[key])
-            if original.get(key) != text:
-                updated[key] = text
+        loaded = self._loaded
+        current: Iterable[tuple[str, Any]]
         if self._cleared:
-            return DataChanges(updated={k: self._encoded(k) for k in self._values}, clear=True)
-        if not self._live and len(self._values) == len(original):
-            return _UNCHANGED  # only loaded keys, all of them still there
-        removed = frozenset(original.keys() - self._values.keys()) if self._deleted else frozenset()
+            return DataChanges(updated=self._data(), clear=True)
+        if self._accessed:
+            # Any value the app could reach may have changed in place: compare its JSON.
+            current = ((k, v) for k, v in dict.items(self) if k in self._written or type(v) not in _SCALARS)
+        elif self._written:
+            current = ((k, dict.__getitem__(self, k)) for k in self._written)
+        else:
+            return DataChanges()
+        updated = {}
+        for key, value in current:
+            text = self._encoded(key, value)
+            if loaded.get(key) != text:
+                updated[key] = text
+        removed = frozenset(loaded.keys() - dict.keys(self)) if self._removed else frozenset()
         return DataChanges(updated=updated, removed=removed)
-
-    def _encoded(self, key: str) -> str:
-        value = self._values[key]
-        if key not in self._live:
-            return str(value)  # the stored JSON text itself
-        return self._texts.get(key) or encode_value(key, value)
-
-    def _data(self) -> dict[str, str]:
-        """All current data as JSON text, for a record being created."""
-        return {key: self._encoded(key) for key in self._values}

@@ -17,7 +17,7 @@ from .records import SESSION_ID_LENGTH, TAGGED_SESSION_ID_LENGTH, is_session_id
 COOKIE_SALT = b"session_middleware.cookie"
 MIN_SECRET_BYTES = 32
 security_logger = logging.getLogger("session_middleware.security")
-_HOW_TO = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+HOW_TO_MAKE_A_KEY = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
 #: Characters of the base64 SHA-256 signature after the id and its ".".
 SIGNATURE_LENGTH = 43
 #: id + "." + signature, for an anonymous (43) and a logged-in (47) id; nothing else is ours.
@@ -37,10 +37,10 @@ def normalize_secret_keys(secret_key: str | bytes | Sequence[str | bytes]) -> li
     # Anything else whose str() is the key (Starlette's Secret) is a key too.
     keys = list(secret_key) if isinstance(secret_key, (list, tuple)) else [secret_key]
     if not keys or any(k is None for k in keys):
-        raise ValueError(f"secret_key must not be empty; {_HOW_TO}")
+        raise ValueError(f"secret_key must not be empty; {HOW_TO_MAKE_A_KEY}")
     encoded = [bytes(k) if isinstance(k, (bytes, bytearray)) else str(k).encode() for k in keys]
     if not all(encoded):
-        raise ValueError(f"secret_key must not be empty; {_HOW_TO}")
+        raise ValueError(f"secret_key must not be empty; {HOW_TO_MAKE_A_KEY}")
     short = sorted({len(key) for key in encoded if len(key) < MIN_SECRET_BYTES})
     if short:
         lengths = ", ".join(map(str, short))
@@ -48,7 +48,7 @@ def normalize_secret_keys(secret_key: str | bytes | Sequence[str | bytes]) -> li
             "secret_key of %s bytes is shorter than %d bytes of random data and could be guessed; %s",
             lengths,
             MIN_SECRET_BYTES,
-            _HOW_TO,
+            HOW_TO_MAKE_A_KEY,
         )
     return encoded
 

@@ -100,8 +100,7 @@ def check(request: ApiRequest, grant: Grant, action: Action, user_id: str | None
             "The bearer token is not valid.",
             headers={"WWW-Authenticate": f'{_REALM}, error="invalid_token"'},
         )
-    session = request.session
-    own = None if session is None else session.user_id
+    own = request.user_id
     if own is None:
         raise ApiError("UNAUTHORIZED", headers={"WWW-Authenticate": _REALM})
     if own != user_id or action not in OWN_ACTIONS:

@@ -6,14 +6,14 @@ import inspect
 from dataclasses import replace
 from typing import Unpack
 
-from ..flow import arun_flow
-from ..session import Session
+from ..ops import arun_flow
+from ..request import from_scope
 from ..stores.base import Store
 from ..types import Receive, Scope, Send
 from ._access import Grant, callback_grant
 from ._core import ApiCore, ApiOptions
 from ._errors import ApiError
-from ._http import ApiRequest, ApiResponse, header_map
+from ._http import ApiRequest, ApiResponse, api_request
 
 
 class _Disconnected(Exception):
@@ -43,6 +43,11 @@ class SessionsAPI:
             return
         except _Disconnected:
             return
+        await send_response(send, await self.arespond(request))
+
+    async def arespond(self, request: ApiRequest) -> ApiResponse:
+        """Answer one request whose body has been read (for other frameworks' adapters)."""
+        core = self.core
         try:
             grant = core.token_grant(request)
             if grant is Grant.NONE and core.api_authorize is not None:
@@ -50,10 +55,9 @@ class SessionsAPI:
                 if inspect.isawaitable(verdict):
                     verdict = await verdict
                 grant = callback_grant(verdict)
-            response = await arun_flow(core.handle(request, grant), core.store)
+            return await arun_flow(core.handle(request, grant), core.store)
         except Exception as exc:
-            response = core.failure(request, exc)
-        await send_response(send, response)
+            return core.failure(request, exc)
 
     async def _body(self, request: ApiRequest, receive: Receive) -> bytes:
         limit = self.core.max_body_size
@@ -74,22 +78,8 @@ class SessionsAPI:
 
 
 def request_from_scope(scope: Scope) -> ApiRequest:
-    root_path: str = scope.get("root_path", "")
-    path: str = scope["path"]
-    # Servers and Starlette's Mount keep the mount inside ``path``; some apps do not.
-    if root_path and (path == root_path or path.startswith(root_path + "/")):
-        path = path[len(root_path) :]
-    headers = header_map((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
-    session = scope.get("session")
-    return ApiRequest(
-        method=scope["method"].upper(),
-        path=path,
-        root_path=root_path,
-        query_string=scope.get("query_string", b""),
-        headers=headers,
-        session=session if isinstance(session, Session) else None,
-        scheme=scope.get("scheme", "http"),
-    )
+    """The API's request for an ASGI ``http`` scope (its body still to be read)."""
+    return api_request(from_scope(scope), scope.get("session"))
 
 
 async def send_response(send: Send, response: ApiResponse) -> None:

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypedDict
 
-from ..core import MAX_TIMEOUT, RETRY_AFTER_SECONDS
 from ..exceptions import StoreError
-from ..flow import Flow
+from ..ops import Flow
+from ..policy import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, RETRY_AFTER_SECONDS, Policy
 from ..stores.base import Store
 from . import _access as access
 from . import _routes as routes
@@ -29,26 +29,17 @@ from ._jsonio import parse_object
 logger = logging.getLogger("sessions_api")
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
-DEFAULT_IDLE_TIMEOUT = 86400.0
-DEFAULT_ABSOLUTE_TIMEOUT = 1209600.0
 
 _GET_PARAMS = frozenset({"session_id", "correlation_id"})
 _DELETE_PARAMS = frozenset({"session_id", "address", "client", "correlation_id"})
 _OPEN_FIELDS = ("user", "address", "client", "data")
 
 
-def _seconds(value: float | timedelta, name: str) -> float:
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if not 0 < seconds <= MAX_TIMEOUT:  # also refuses NaN and infinity, as the middleware does
-        raise ValueError(f"{name} must be a positive number of seconds, at most 100 years")
-    return seconds
-
-
 class ApiOptions(TypedDict, total=False):
     """Keyword options of ``create_asgi_app`` and ``create_wsgi_app``.
 
-    The session middleware passes the first five from its own options when it mounts
-    the API at ``api_path``.
+    The session middleware passes its tokens, ``api_authorize`` and its whole
+    :class:`~session_middleware.policy.Policy` when it mounts the API at ``api_path``.
     """
 
     #: Bearer token(s) with full access, compared in constant time.
@@ -62,6 +53,10 @@ class ApiOptions(TypedDict, total=False):
     absolute_timeout: float | timedelta
     #: Opening one more session closes that user's least recently used ones.
     max_sessions_per_user: int | None
+    #: A GET of one session refreshes it only when its last request is older (see the middleware).
+    touch_interval: float | timedelta | None
+    #: All of the above at once (what the middleware passes); excludes the separate options.
+    policy: Policy
     #: Bodies larger than this get 413 before they are read whole (1 MiB).
     max_body_size: int
     #: Put the cause and stack trace of server errors into error responses.
@@ -80,24 +75,26 @@ class ApiCore:
         idle_timeout: float | timedelta = DEFAULT_IDLE_TIMEOUT,
         absolute_timeout: float | timedelta = DEFAULT_ABSOLUTE_TIMEOUT,
         max_sessions_per_user: int | None = None,
+        touch_interval: float | timedelta | None = None,
+        policy: Policy | None = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         debug: bool = False,
     ) -> None:
         if api_authorize is not None and not callable(api_authorize):
             raise TypeError("api_authorize must be a callable taking the request")
-        if max_sessions_per_user is not None and max_sessions_per_user < 1:
-            raise ValueError("max_sessions_per_user must be at least 1 (or None)")
+        if policy is None:
+            policy = Policy.make(
+                idle_timeout=idle_timeout,
+                absolute_timeout=absolute_timeout,
+                touch_interval=touch_interval,
+                max_sessions_per_user=max_sessions_per_user,
+            )
         if max_body_size < 1:
             raise ValueError("max_body_size must be at least 1 byte")
         self.store = store
         self.tokens = access.normalize_tokens(api_token)
         self.api_authorize = api_authorize
-        self.policy = routes.Policy(
-            clock=store.clock,
-            idle_timeout=_seconds(idle_timeout, "idle_timeout"),
-            absolute_timeout=_seconds(absolute_timeout, "absolute_timeout"),
-            max_sessions_per_user=max_sessions_per_user,
-        )
+        self.policy = policy
         self.max_body_size = max_body_size
         self.debug = debug
 
@@ -182,7 +179,7 @@ class ApiCore:
             address = validation.address(body.get("address"), where="address")
             client = validation.client(body.get("client"), where="client")
             data = validation.data(body["data"]) if body.get("data") is not None else None
-            return (yield from routes.open_session(self.policy, user, address, client, data))
+            return (yield from routes.open_session(self.policy, self.store.clock, user, address, client, data))
 
         method = "GET" if request.method == "HEAD" else request.method
         action = {"GET": Action.GET, "POST": Action.UPDATE, "DELETE": Action.CLOSE}[method]
@@ -193,7 +190,7 @@ class ApiCore:
             session_id = validation.session_id(params, required=False)
             if session_id is None:
                 return (yield from routes.list_sessions(user_id, with_data=with_data))
-            return (yield from routes.get_session(user_id, session_id, with_data=with_data))
+            return (yield from routes.get_session(self.policy, user_id, session_id, with_data=with_data))
         if method == "POST":
             params = validation.query_params(request, _GET_PARAMS)
             session_id = validation.session_id(params, required=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ..request import RequestView
 from ..session import Session
 
 #: Headers on every response: API answers are per-caller and must never be cached or sniffed.
@@ -20,15 +21,6 @@ JSON_TYPE = "application/json"
 _encoder = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
 
-def header_map(pairs: Iterable[tuple[str, str]]) -> Mapping[str, str]:
-    """Headers by lower-case name, repeated fields joined with ``", "`` (RFC 9110), read-only."""
-    headers: dict[str, str] = {}
-    for name, value in pairs:
-        key = name.lower()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return MappingProxyType(headers)
-
-
 @dataclass(frozen=True, slots=True)
 class ApiRequest:
     """One request, as the API core sees it; also what ``api_authorize`` receives.
@@ -38,8 +30,10 @@ class ApiRequest:
     :param root_path: the mount's own path (``/sessions``, ``/admin/sessions``...).
     :param query_string: the raw query string, undecoded.
     :param headers: read-only, lower-case names.
-    :param session: the caller's own :class:`~session_middleware.Session` when the
-        session middleware runs in front of the API, else ``None``.
+    :param session: the caller's own session (a :class:`~session_middleware.Session`
+        when the session middleware runs in front of the API), else ``None``.
+    :param user_id: the id of the user the caller's own session is logged in as, else
+        ``None``: it may list and close that user's sessions.
     :param scheme: ``http`` or ``https``.
     :param body: the request body (already bounded by the driver).
     """
@@ -49,7 +43,8 @@ class ApiRequest:
     root_path: str = ""
     query_string: bytes = b""
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    session: Session | None = None
+    session: Mapping[str, Any] | None = None
+    user_id: str | None = None
     scheme: str = "http"
     body: bytes = b""
 
@@ -71,3 +66,19 @@ def json_response(status: int, value: Any, headers: Iterable[tuple[str, str]] = 
 
 def no_content() -> ApiResponse:
     return ApiResponse(204)
+
+
+def api_request(view: RequestView, session: object = None) -> ApiRequest:
+    """The API's request for a request view; ``session`` is whatever the session middleware
+    left in the scope or environ (the caller's own session), if anything."""
+    own = session if isinstance(session, Session) else None
+    return ApiRequest(
+        method=view.method,
+        path=view.path,
+        root_path=view.root_path,
+        query_string=view.query_string,
+        headers=view.headers,
+        session=own,
+        user_id=None if own is None else own.user_id,
+        scheme=view.scheme,
+    )

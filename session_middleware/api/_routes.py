@@ -1,7 +1,7 @@
 """The routes of protocol v1 and their handlers, written once as store-call flows.
 
-Each handler is a generator: it yields :class:`~session_middleware.flow.StoreCall`
-objects, is sent their results, and returns an :class:`~session_middleware.api.ApiResponse`.
+Each handler is a generator: it yields :mod:`session_middleware.ops` store operations,
+is sent their results, and returns an :class:`~session_middleware.api.ApiResponse`.
 The ASGI driver runs it with ``arun_flow``, the WSGI driver with ``run_flow``. Inputs
 reach a handler validated; a handler raises :class:`~session_middleware.api.ApiError` for
 refusals that depend on the store (``SESSION_NOT_FOUND``).
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from ..flow import Flow, StoreCall
+from ..ops import CloseByUser, Create, Delete, FindByClient, Flow, ListByUser, Load, SaveChanges
+from ..policy import Policy
 from ..records import DataChanges, SessionRecord, id_hash, new_session_id
 from ._errors import ApiError
 from ._http import ApiResponse, json_response, no_content
@@ -54,59 +55,43 @@ def match(path: str, method: str) -> tuple[str, str | None]:
     return str(endpoint), args.get("user_id")
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """What new sessions get: the store's clock, the timeouts, the per-user cap."""
-
-    clock: Callable[[], float]
-    idle_timeout: float
-    absolute_timeout: float
-    max_sessions_per_user: int | None
-
-
 def open_session(
-    policy: Policy, user: dict[str, str], address: str, client: str, data: dict[str, str] | None
+    policy: Policy,
+    clock: Callable[[], float],
+    user: dict[str, str],
+    address: str,
+    client: str,
+    data: dict[str, str] | None,
 ) -> Flow[ApiResponse]:
     """``POST /``: reuse the user's live session from this address and client, else create one.
 
     A reused session is touched like a request; ``data``, when given, replaces its data.
     """
     uid = user["id"]
-    existing = yield StoreCall("find_by_client", (uid, address, client))
+    existing = yield FindByClient(uid, address, client)
     if existing is not None:
-        record = yield StoreCall("load_and_touch", (existing.id,), {"user_id": uid})
+        record = yield Load(existing.id, uid, policy.touch_interval)
         if record is not None and data is not None:
-            saved = yield StoreCall("save_changes", (record.id, DataChanges(updated=data, clear=True)))
+            saved = yield SaveChanges(record.id, DataChanges(updated=data, clear=True))
             record = replace(record, data=data) if saved else None
         if record is not None:
             logger.info("session %s reused through the API", id_hash(record.id))
             return json_response(201, session_json(record))
-    now = policy.clock()
-    record = SessionRecord(
-        id=new_session_id(),
-        opened=now,
-        last_request=now,
-        idle_timeout=policy.idle_timeout,
-        absolute_expiry=now + policy.absolute_timeout,
-        address=address,
-        client=client,
-        user=user,
-        data=data or {},
-    )
-    yield StoreCall("create", (record,), {"max_per_user": policy.max_sessions_per_user})
+    record = policy.new_record(new_session_id(uid), clock(), address=address, client=client, user=user, data=data or {})
+    yield Create(record, max_per_user=policy.cap(user))
     logger.info("session %s opened through the API", id_hash(record.id))
     return json_response(201, session_json(record))
 
 
 def list_sessions(user_id: str, *, with_data: bool) -> Flow[ApiResponse]:
     """``GET /{user_id}``: the user's live sessions, oldest first."""
-    records: list[SessionRecord] = yield StoreCall("list_by_user", (user_id,))
+    records: list[SessionRecord] = yield ListByUser(user_id)
     return json_response(200, [session_json(r, with_data=with_data) for r in records])
 
 
-def get_session(user_id: str, session_id: str, *, with_data: bool) -> Flow[ApiResponse]:
+def get_session(policy: Policy, user_id: str, session_id: str, *, with_data: bool) -> Flow[ApiResponse]:
     """``GET /{user_id}?session_id=S``: one session, refreshed like a request would."""
-    record = yield StoreCall("load_and_touch", (session_id,), {"user_id": user_id})
+    record = yield Load(session_id, user_id, policy.touch_interval)
     if record is None:
         raise ApiError("SESSION_NOT_FOUND")
     return json_response(200, session_json(record, with_data=with_data))
@@ -114,10 +99,10 @@ def get_session(user_id: str, session_id: str, *, with_data: bool) -> Flow[ApiRe
 
 def update_data(user_id: str, session_id: str, data: dict[str, str]) -> Flow[ApiResponse]:
     """``POST /{user_id}?session_id=S``: replace the session's data."""
-    record = yield StoreCall("load_and_touch", (session_id,), {"user_id": user_id})
+    record = yield Load(session_id, user_id)
     if record is None:
         raise ApiError("SESSION_NOT_FOUND")
-    saved = yield StoreCall("save_changes", (session_id, DataChanges(updated=data, clear=True)))
+    saved = yield SaveChanges(session_id, DataChanges(updated=data, clear=True))
     if not saved:
         raise ApiError("SESSION_NOT_FOUND")  # closed in between
     logger.info("session %s data replaced through the API", id_hash(session_id))
@@ -127,15 +112,15 @@ def update_data(user_id: str, session_id: str, data: dict[str, str]) -> Flow[Api
 def close_session(user_id: str, session_id: str) -> Flow[ApiResponse]:
     """``DELETE /{user_id}?session_id=S``: idempotent; another user's session is left alone."""
     # The scoped load proves ownership (ids never change owner: a login makes a new id).
-    record = yield StoreCall("load_and_touch", (session_id,), {"user_id": user_id})
+    record = yield Load(session_id, user_id)
     if record is not None:
-        yield StoreCall("delete", (session_id,))
+        yield Delete(session_id)
         logger.info("session %s closed through the API", id_hash(session_id))
     return no_content()
 
 
 def close_matching(user_id: str, address: str | None, client: str | None) -> Flow[ApiResponse]:
     """``DELETE /{user_id}?address=A&client=C``: close the user's sessions matching both given."""
-    closed = yield StoreCall("close_by_user", (user_id,), {"address": address, "client": client})
+    closed = yield CloseByUser(user_id, address, client)
     logger.info("%d session(s) closed through the API by address/client", closed)
     return no_content()

@@ -7,13 +7,13 @@ from dataclasses import replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Unpack
 
-from ..flow import run_flow
-from ..session import Session
+from ..ops import run_flow
+from ..request import from_environ
 from ..stores.base import Store
 from ._access import Grant, callback_grant
 from ._core import ApiCore, ApiOptions
 from ._errors import ApiError
-from ._http import ApiRequest, header_map
+from ._http import ApiRequest, ApiResponse, api_request
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -35,16 +35,21 @@ class WSGISessionsAPI:
         except ApiError as error:
             response = core.reject(request, error)
         else:
-            try:
-                grant = core.token_grant(request)
-                if grant is Grant.NONE and core.api_authorize is not None:
-                    grant = callback_grant(core.api_authorize(request))
-                response = run_flow(core.handle(request, grant), core.store)
-            except Exception as exc:
-                response = core.failure(request, exc)
+            response = self.respond(request)
         status = HTTPStatus(response.status)
         start_response(f"{status.value} {status.phrase}", list(response.headers))
         return [response.body]
+
+    def respond(self, request: ApiRequest) -> ApiResponse:
+        """Answer one request whose body has been read (for other frameworks' adapters)."""
+        core = self.core
+        try:
+            grant = core.token_grant(request)
+            if grant is Grant.NONE and core.api_authorize is not None:
+                grant = callback_grant(core.api_authorize(request))
+            return run_flow(core.handle(request, grant), core.store)
+        except Exception as exc:
+            return core.failure(request, exc)
 
     def _body(self, request: ApiRequest, environ: WSGIEnvironment) -> bytes:
         limit = self.core.max_body_size
@@ -68,26 +73,7 @@ class WSGISessionsAPI:
 
 
 def _request(environ: WSGIEnvironment) -> ApiRequest:
-    pairs = [(k[5:].replace("_", "-"), v) for k, v in environ.items() if k.startswith("HTTP_")]
-    pairs += [(k.replace("_", "-"), environ[k]) for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)]
-    session = environ.get("session")
-    return ApiRequest(
-        method=environ.get("REQUEST_METHOD", "GET").upper(),
-        path=_unwsgi(environ.get("PATH_INFO", "")),
-        root_path=_unwsgi(environ.get("SCRIPT_NAME", "")),
-        query_string=environ.get("QUERY_STRING", "").encode("latin-1", "replace"),
-        headers=header_map(pairs),
-        session=session if isinstance(session, Session) else None,
-        scheme=environ.get("wsgi.url_scheme", "http"),
-    )
-
-
-def _unwsgi(value: str) -> str:
-    """A PEP 3333 "bytes as latin-1" string back to text, decoded as UTF-8 like ASGI servers do."""
-    try:
-        return value.encode("latin-1").decode("utf-8", "replace")
-    except UnicodeEncodeError:
-        return value  # the server already decoded it
+    return api_request(from_environ(environ), environ.get("session"))
 
 
 def create_wsgi_app(store: Store, **options: Unpack[ApiOptions]) -> WSGISessionsAPI:

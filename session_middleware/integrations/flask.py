@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 import flask
 from flask.sessions import SessionInterface, SessionMixin
 
-from ..core import CookieState, SessionCore
-from ..flow import run_flow
+from ..core import Opened, SessionCore
+from ..ops import run_flow
+from ..request import RequestView, from_environ
 from ..session import Session
-from ..wsgi import WSGISessionMiddleware, _origin
+from ..wsgi import WSGISessionMiddleware
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -48,12 +49,11 @@ class FlaskSession(SessionMixin):
     ``permanent`` is always true and setting it changes nothing.
     """
 
-    def __init__(self, session: Session, detached: CookieState | None = None, https: bool = False) -> None:
+    def __init__(self, session: Session, detached: tuple[Opened, RequestView] | None = None) -> None:
         #: The tracked session this object stands for.
         self.session = session
         # Set when the interface opened the session itself (no middleware on this request).
         self._detached = detached
-        self._https = https
 
     # -- mapping ---------------------------------------------------------------------
 
@@ -145,31 +145,24 @@ class TrackedSessionInterface(SessionInterface):
         self.core = core
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
-        https = request.scheme == "https"
         session = request.environ.get("session")
         if isinstance(session, Session):
-            return FlaskSession(session, https=https)
+            return FlaskSession(session)
         # No middleware ran (a test request context): do its work here and in save_session.
-        core = self.core
-        cookie = core.read_credentials(
-            request.headers.get("Cookie"), core.id_header and request.headers.get(core.id_header)
-        )
-        record = None if cookie.session_id is None else core.store.load_and_touch(cookie.session_id)
-        environ = request.environ
-        session, cookie = core.open_session(cookie, record, lambda: _origin(core, environ))
-        return FlaskSession(session, detached=cookie, https=https)
+        view = from_environ(request.environ)
+        opened = run_flow(self.core.load(view), self.core.store)
+        return FlaskSession(opened.session, detached=(opened, view))
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if session.accessed:
             response.vary.add("Cookie")  # the response depends on who asked, as with Flask's own sessions
         if not isinstance(session, FlaskSession) or session._detached is None:
             return  # the middleware saves when the response starts
-        flow = self.core.commit_flow(
-            session.session, session._detached, status=response.status_code, https=session._https
-        )
-        set_cookie = run_flow(flow, self.core.store)
-        if set_cookie is not None:
-            headers = self.core.response_headers(list(response.headers.items()), set_cookie)
+        opened, view = session._detached
+        flow = self.core.commit(opened, view, response.status_code)
+        set_cookie = None if flow is None else run_flow(flow, self.core.store).set_cookie
+        headers = self.core.response_headers(list(response.headers.items()), set_cookie, False)
+        if headers is not None:
             response.headers.clear()
             response.headers.extend(headers)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
-from .._types import ASGIApp, Message
+from ..types import ASGIApp, Message
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo

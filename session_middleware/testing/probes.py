@@ -22,8 +22,8 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .._types import ASGIApp, Receive, Scope, Send
 from ..session import Session
+from ..types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -10,7 +10,7 @@ import httpx
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from session_middleware import MemoryStore, SessionRecord
+from session_middleware import MemoryStore, SessionRecord, StoreError
 from session_middleware.records import DataChanges, new_session_id
 from session_middleware.session import Session
 from session_middleware.testing.clock import FakeClock as _KitClock
@@ -137,7 +137,10 @@ class FailingStore:
     def __getattr__(self, name: str) -> Callable[..., Any]:
         def fail(*args: Any, **kwargs: Any) -> Any:
             self.calls += 1
-            raise ConnectionError("backend down")
+            try:
+                raise ConnectionError("backend down")
+            except ConnectionError as exc:  # what a real store does: its own error, chained
+                raise StoreError("session store failed: ConnectionError") from exc
 
         async def afail(*args: Any, **kwargs: Any) -> Any:
             return fail()

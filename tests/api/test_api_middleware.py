@@ -35,6 +35,7 @@ def _starlette(store: MemoryStore, **options: Any) -> Any:
         return JSONResponse({"user": session.user_id, "id": None if session.is_new else session.id, **session})
 
     app = Starlette(routes=[Route("/login", login, methods=["POST"]), Route("/whoami", whoami)])
+    options = {"api_path": "/sessions", **options}
     app.add_middleware(SessionMiddleware, secret_key=KEY, store=store, api_token=TOKEN, **options)  # type: ignore[arg-type]
     return app
 
@@ -57,7 +58,7 @@ def _flask(store: MemoryStore, **options: Any) -> Any:
         return {"user": s.user_id, "id": None if s.is_new else s.id, **s}
 
     app.wsgi_app = WSGISessionMiddleware(  # type: ignore[method-assign]
-        app.wsgi_app, secret_key=KEY, store=store, api_token=TOKEN, **options
+        app.wsgi_app, secret_key=KEY, store=store, api_token=TOKEN, **{"api_path": "/sessions", **options}
     )
     return app
 

@@ -131,7 +131,7 @@ def test_without_the_option_the_header_means_nothing(make: Callable[..., Send]) 
 
 
 def test_the_rest_api_accepts_the_header_for_own_user_access(make: Callable[..., Send]) -> None:
-    send = make(id_header=HEADER)
+    send = make(id_header=HEADER, api_path="/sessions")
     token = send("POST", "/login").headers[HEADER]
     listed = send("GET", "/sessions/ada", {HEADER: token})
     assert listed.status_code == 200 and len(listed.json()) == 1

@@ -21,7 +21,7 @@ import httpx
 from itsdangerous import BadSignature, Signer
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from session_middleware import MemoryStore, Session, SessionMiddleware, WSGISessionMiddleware
+from session_middleware import MemoryStore, Session, SessionMiddleware, StoreError, WSGISessionMiddleware
 from session_middleware.records import DataChanges, SessionRecord
 from session_middleware.signing import COOKIE_SALT
 from session_middleware.testing.clock import FakeClock as _KitClock
@@ -79,7 +79,7 @@ class SpyStore:
         if hook := self.before.get(name):
             hook()
         if name in self.failing or "*" in self.failing:
-            raise ConnectionError("session store unreachable")
+            raise StoreError("session store unreachable")
 
     async def _aenter(self, name: str) -> None:
         if hook := self.abefore.get(name):
@@ -92,9 +92,11 @@ class SpyStore:
         self.known[record.id] = None
         return self.inner.create(record, replaces=replaces, max_per_user=max_per_user)
 
-    def load_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
+    def load_and_touch(
+        self, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None:
         self._enter("load_and_touch")
-        return self.inner.load_and_touch(session_id, user_id=user_id)
+        return self.inner.load_and_touch(session_id, user_id=user_id, touch_interval=touch_interval)
 
     def save_changes(self, session_id: str, changes: DataChanges) -> bool:
         self._enter("save_changes")
@@ -121,6 +123,12 @@ class SpyStore:
     def close(self) -> None:
         self.inner.close()
 
+    def ping(self) -> None:
+        self._enter("ping")
+
+    async def aping(self) -> None:
+        await self._aenter("ping")
+
     # -- async --
     async def acreate(
         self, record: SessionRecord, *, replaces: str | None = None, max_per_user: int | None = None
@@ -129,9 +137,11 @@ class SpyStore:
         self.known[record.id] = None
         return self.inner.create(record, replaces=replaces, max_per_user=max_per_user)
 
-    async def aload_and_touch(self, session_id: str, *, user_id: str | None = None) -> SessionRecord | None:
+    async def aload_and_touch(
+        self, session_id: str, *, user_id: str | None = None, touch_interval: float = 0.0
+    ) -> SessionRecord | None:
         await self._aenter("load_and_touch")
-        return self.inner.load_and_touch(session_id, user_id=user_id)
+        return self.inner.load_and_touch(session_id, user_id=user_id, touch_interval=touch_interval)
 
     async def asave_changes(self, session_id: str, changes: DataChanges) -> bool:
         await self._aenter("save_changes")
@@ -185,9 +195,9 @@ class IdRegistry:
     def __init__(self) -> None:
         self.ids: set[str] = set()
 
-    def wrap(self, make: Callable[[], str]) -> Callable[[], str]:
-        def tracked() -> str:
-            value = make()
+    def wrap(self, make: Callable[..., str]) -> Callable[..., str]:
+        def tracked(user_id: str | None = None) -> str:
+            value = make(user_id)
             self.ids.add(value)
             return value
 
@@ -359,6 +369,10 @@ def handle(session: Session, path: str, params: Params) -> tuple[int, Any, list[
             session[controls["_key"]] = _BAD_VALUES[kind]()
         except TypeError as exc:
             payload = {"error": str(exc)}
+    elif path == "/untouched":  # never looks at the session
+        payload = {"untouched": True}
+    elif path == "/get":  # reads one key, nothing else
+        payload = {"value": session.get(dict(params).get("key", ""))}
     elif path == "/bad_nested":  # a non-JSON value slipped in by mutation: fails at commit
         session.setdefault(controls["_key"], []).append(float("nan"))
     elif path != "/":

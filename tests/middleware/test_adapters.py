@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import sys
-import types
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+import session_middleware.mount
 from session_middleware import MemoryStore, Session, SessionMiddleware, WSGISessionMiddleware
 
 from .support import KEY, FakeClock, SpyStore, null_start_response, parse_set_cookie, seed, sign, unsign, view
@@ -218,7 +218,8 @@ def test_websocket_save_failure_is_logged_not_raised(
     app = SessionMiddleware(_ws_app(write=True), secret_key=KEY, store=spy)
     sent = run_asgi(app, ws_scope(sign(session_id)), [{"type": "websocket.connect"}])
     assert sent[-1]["type"] == "websocket.close"
-    assert any("websocket" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("StoreError during saving a websocket's session" in line for line in warnings)
 
 
 def test_starlette_websocket_route_sees_the_session(spy: SpyStore, clock: FakeClock) -> None:
@@ -396,9 +397,8 @@ def test_wsgi_failing_store_in_start_response_replaces_the_response(spy: SpyStor
 
 @pytest.fixture
 def fake_api(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """A stand-in ``sessions_api`` recording what the middleware hands the sub-app."""
+    """A stand-in REST API recording what the middleware's mount hands the sub-app."""
     calls: list[dict[str, Any]] = []
-    module = types.ModuleType("sessions_api")
 
     def create_asgi_app(store: Any, **options: Any) -> Any:
         async def api(scope: Any, receive: Any, send: Any) -> None:
@@ -420,9 +420,8 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         calls.append({"options": options, "store": store})
         return api
 
-    module.create_asgi_app = create_asgi_app  # type: ignore[attr-defined]
-    module.create_wsgi_app = create_wsgi_app  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sessions_api", module)
+    monkeypatch.setattr(session_middleware.mount, "create_asgi_app", create_asgi_app)
+    monkeypatch.setattr(session_middleware.mount, "create_wsgi_app", create_wsgi_app)
     return calls
 
 
@@ -450,13 +449,15 @@ async def _plain_asgi(scope: Any, receive: Any, send: Any) -> None:
 def test_asgi_mount(
     fake_api: list[dict[str, Any]], spy: SpyStore, root: str, path: str, to_api: bool, inner: str | None
 ) -> None:
-    app = SessionMiddleware(_plain_asgi, secret_key=KEY, store=spy, api_token="t0ken", idle_timeout=60)
+    app = SessionMiddleware(
+        _plain_asgi, secret_key=KEY, store=spy, api_token="t0ken", idle_timeout=60, api_path="/sessions"
+    )
     start, body = run_asgi(app, http_scope(path=path, root_path=root))
     assert body["body"] == (b"api" if to_api else b"app")
     if to_api:
         options, request = fake_api
         assert options["store"] is spy and options["options"]["api_token"] == "t0ken"
-        assert options["options"]["idle_timeout"] == 60
+        assert options["options"]["policy"].idle_timeout == 60
         assert request["root_path"] == root + "/sessions" and request["path"] == path
         assert request["path"][len(request["root_path"]) :] == inner
         assert isinstance(request["session"], Session)
@@ -484,13 +485,16 @@ def test_wsgi_mount(
 
 
 @pytest.mark.parametrize("kind", ["asgi", "wsgi"])
-def test_api_path_none_mounts_nothing(fake_api: list[dict[str, Any]], spy: SpyStore, kind: str) -> None:
+@pytest.mark.parametrize("options", [{}, {"api_path": None}], ids=["default", "none"])
+def test_api_path_none_mounts_nothing(
+    fake_api: list[dict[str, Any]], spy: SpyStore, kind: str, options: dict[str, Any]
+) -> None:
     if kind == "asgi":
-        app: Any = SessionMiddleware(_plain_asgi, secret_key=KEY, store=spy, api_path=None)
+        app: Any = SessionMiddleware(_plain_asgi, secret_key=KEY, store=spy, **options)
         _, body = run_asgi(app, http_scope(path="/sessions/u1"))
         assert body["body"] == b"app"
     else:
-        wsgi = WSGISessionMiddleware(_plain_wsgi, secret_key=KEY, store=spy, api_path=None)
+        wsgi = WSGISessionMiddleware(_plain_wsgi, secret_key=KEY, store=spy, **options)
         environ = {"PATH_INFO": "/sessions/u1", "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
         assert b"".join(wsgi(environ, null_start_response)) == b"app"
     assert fake_api == []

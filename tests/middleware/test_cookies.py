@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from itsdangerous import Signer
 
+from session_middleware.cookies import path_matches
 from session_middleware.records import SESSION_ID_LENGTH, is_session_id, new_session_id
 from session_middleware.signing import COOKIE_SALT
 
@@ -170,8 +171,8 @@ def _new_cookie(h: Harness, https: bool = False) -> Any:
     return cookie
 
 
-def _cleared_cookie(h: Harness, https: bool = False) -> Any:
-    cookie = h.request("/", cookie=sign(new_session_id()), https=https).cookie(h.cookie_name)
+def _cleared_cookie(h: Harness, https: bool = False, path: str = "/") -> Any:
+    cookie = h.request(path, cookie=sign(new_session_id()), https=https).cookie(h.cookie_name)
     assert cookie is not None and cookie.cleared
     return cookie
 
@@ -202,14 +203,42 @@ def test_cookie_secure_overrides(
 
 
 def test_clearing_repeats_domain_and_path(make: Callable[..., Harness], kind: Kind) -> None:
-    h = make(kind, cookie_domain="example.com", cookie_path="/app", cookie_name="sid")
+    # The cookie's path must cover the request that logs out (the scenario app's /logout).
+    h = make(kind, cookie_domain="example.com", cookie_path="/logout", cookie_name="sid")
     set_ = _new_cookie(h)
-    assert set_.name == "sid" and set_.attrs["domain"] == "example.com" and set_.attrs["path"] == "/app"
+    assert set_.name == "sid" and set_.attrs["domain"] == "example.com" and set_.attrs["path"] == "/logout"
     cleared = h.request("/logout", cookie=set_.value).cookie("sid")
     assert cleared is not None and cleared.value in ("", '""')
     assert cleared.attrs["max-age"] == "0" and cleared.attrs["expires"] == "Thu, 01 Jan 1970 00:00:00 GMT"
-    assert cleared.attrs["domain"] == "example.com" and cleared.attrs["path"] == "/app"
+    assert cleared.attrs["domain"] == "example.com" and cleared.attrs["path"] == "/logout"
     assert cleared.attrs["samesite"] == set_.attrs["samesite"] and cleared.attrs["httponly"] is True
+
+
+@pytest.mark.parametrize("path", ["/", "/application", "/other/app"])
+def test_a_request_outside_the_cookie_path_never_reads_or_clears_a_cookie_of_that_name(
+    make: Callable[..., Harness], raw_kind: Kind, path: str
+) -> None:
+    # Another app on the same host, at "/", has its own "session" cookie: our cookie lives
+    # at /app, so the browser could never send ours to these paths.
+    h = make(raw_kind, cookie_path="/app")
+    reply = h.request(path, cookie="not-ours")
+    assert reply.cookie(h.cookie_name) is None and h.store.calls == []
+
+
+@pytest.mark.parametrize(
+    ("request_path", "cookie_path", "sent"),
+    [
+        ("/app", "/app", True),
+        ("/app/x", "/app", True),
+        ("/app/x", "/app/", True),
+        ("/apple", "/app", False),
+        ("/", "/app", False),
+        ("/anything", "/", True),
+        ("/ap", "/app", False),
+    ],
+)
+def test_path_matching_follows_rfc_6265(request_path: str, cookie_path: str, sent: bool) -> None:
+    assert path_matches(request_path, cookie_path) is sent
 
 
 def test_custom_cookie_name_ignores_other_names(make: Callable[..., Harness], raw_kind: Kind) -> None:
@@ -312,7 +341,7 @@ def test_32_byte_secrets_are_enough(make: Callable[..., Harness], raw_kind: Kind
 
 def test_set_cookie_is_small_and_clean(make: Callable[..., Harness], raw_kind: Kind) -> None:
     h = make(raw_kind, cookie_domain="sub.example.com", cookie_path="/a/b", cookie_partitioned=True)
-    for cookie in (_new_cookie(h, https=True), _cleared_cookie(h)):
+    for cookie in (_new_cookie(h, https=True), _cleared_cookie(h, path="/a/b")):
         assert len(cookie.raw) <= 4096
         assert cookie.raw.isascii() and cookie.raw.isprintable()
         assert not set(cookie.value) & set(' ;,\\"')

@@ -445,7 +445,15 @@ def test_responses_without_cookie_changes_keep_the_apps_cache_headers(h: Harness
     reply = browser.get("/set?a=2&_vary=Accept-Encoding&_cc=private, max-age=60")
     assert reply.header_list("set-cookie") == []
     assert reply.header("cache-control") == "private, max-age=60"
-    assert reply.header("vary") == "Accept-Encoding"
+    assert reply.header("vary") == "Accept-Encoding, Cookie"  # the app wrote to the session
+
+
+def test_a_response_varies_by_cookie_exactly_when_the_session_was_accessed(h: Harness) -> None:
+    browser = create(h)
+    assert browser.get("/get?key=a").header("vary") == "Cookie"  # a read of a stored session
+    assert browser.get("/untouched").header("vary") is None
+    assert h.request("/get?key=a").header("vary") == "Cookie"  # a read of a new, empty session
+    assert h.request("/untouched").header("vary") is None
 
 
 @pytest.mark.parametrize(
@@ -477,6 +485,9 @@ def test_is_new_and_metadata(h: Harness) -> None:
     page = browser.get("/", headers=[("user-agent", "Other/2.0")]).json()
     assert page["is_new"] is False
     assert page["client"] == "TestAgent/1.0"  # recorded when the session opened
+    assert page["opened"] == page["last_request"]  # within touch_interval: not refreshed
+    h.clock.advance(60)
+    page = browser.get("/").json()
     assert page["opened"].endswith("+00:00") and page["opened"] < page["last_request"]
 
 

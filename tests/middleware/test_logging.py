@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from session_middleware.exceptions import StoreError
-from session_middleware.flow import StoreCall, run_flow
+from session_middleware.ops import Delete, StoreOp, run_flow
 from session_middleware.records import id_hash
 
 from .support import Browser, Harness, IdRegistry, find_leaks, sign
@@ -58,20 +58,37 @@ def test_lifecycle_is_logged_with_short_hashes(h: Harness, caplog: pytest.LogCap
     assert len(id_hash(first)) == 12
 
 
-def test_store_errors_name_the_failure_not_the_session() -> None:
+def test_only_store_errors_are_store_failures_and_a_bug_propagates_unchanged() -> None:
     secret = "S" * 43
+    closed: list[bool] = []
 
     class Broken:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
         def delete(self, session_id: str) -> bool:
-            raise ConnectionError("refused")
+            raise self.error
 
-    def flow() -> Generator[StoreCall, Any, None]:
-        yield StoreCall("delete", (secret,))
+    def flow() -> Generator[StoreOp[Any], Any, None]:
+        try:
+            yield Delete(secret)
+        finally:
+            closed.append(True)
 
-    with pytest.raises(StoreError) as caught:
-        run_flow(flow(), Broken())  # type: ignore[arg-type]
-    assert secret not in str(caught.value) and "ConnectionError" in str(caught.value)
-    assert isinstance(caught.value.__cause__, ConnectionError)
+    with pytest.raises(StoreError):
+        run_flow(flow(), Broken(StoreError("unreachable")))  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):  # a typo in a store is a bug, never "store unavailable"
+        run_flow(flow(), Broken(AttributeError("no such method")))  # type: ignore[arg-type]
+    assert closed == [True, True]  # the flow is closed either way
+
+
+def test_a_store_failure_is_logged_without_the_session_id(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    browser = Browser(h)
+    browser.get("/set?a=1")
+    h.store.failing.add("*")
+    assert browser.get("/").status == 503
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert lines and all(browser.session_id not in line for line in lines)
 
 
 def test_ids_are_never_taken_from_the_query_string_or_headers_other_than_cookie(h: Harness) -> None:

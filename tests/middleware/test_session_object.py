@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 from session_middleware import MemoryStore, Session, SessionMiddleware, WSGISessionMiddleware
 from session_middleware.core import SessionCore
-from session_middleware.flow import run_flow
+from session_middleware.ops import run_flow
 from session_middleware.records import SessionRecord, encode_value
+from session_middleware.request import RequestView
+from session_middleware.session import Action
 
 from .support import KEY, T0, Browser, FakeClock, Harness, Kind, null_start_response, unsign
 
@@ -141,16 +143,19 @@ def test_any_json_data_survives_a_save_and_load(data: dict[str, Any]) -> None:
     clock = FakeClock()
     store = MemoryStore(clock=clock)
     core = SessionCore(secret_key=KEY, store=store)
-    session = Session(None, now=clock(), origin=origin)
-    session.update(data)
-    cookie = run_flow(core.commit_flow(session, core.read_cookie(None), status=200, https=False), store)
+    view = RequestView(method="GET", scheme="http", path="/")
+    opened = run_flow(core.load(view), store)
+    opened.session.update(data)
+    session = opened.session
+    flow = core.commit(opened, view, 200)
     if not data:
-        assert cookie is None and len(store) == 0
+        assert flow is None and len(store) == 0
         return
+    assert flow is not None and run_flow(flow, store) is not None
     loaded = store.load_and_touch(session.id)
     assert loaded is not None and loaded.decoded_data() == data
     again = Session(loaded, now=clock(), origin=origin)
-    assert dict(again) == data and not again._changes()  # read back: nothing to write
+    assert dict(again) == data and again.outcome().action is Action.NONE  # read back: nothing to write
 
 
 # -- isolation: what the app holds is never the stored object ------------------------

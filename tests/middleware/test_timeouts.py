@@ -127,7 +127,7 @@ def test_clock_option_drives_the_default_store(clock: FakeClock, raw_kind: Kind)
 
 @pytest.fixture
 def capped(make: Callable[..., Harness], kind: Kind) -> Iterator[Harness]:
-    yield make(kind, max_sessions_per_user=2)
+    yield make(kind, max_sessions_per_user=2, touch_interval=0)  # every request counts as a use
 
 
 def test_login_past_the_cap_closes_the_least_recently_used(capped: Harness) -> None:
