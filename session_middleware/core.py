@@ -46,6 +46,7 @@ from .cookies import (
 )
 from .events import CloseReason, EventHook, EventKind, SessionEvent
 from .exceptions import StoreError
+from .migration import LegacyCookie, legacy_reader
 from .ops import Create, Delete, Flow, Load, SaveChanges
 from .policy import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, RETRY_AFTER_SECONDS, Policy
 from .records import SessionRecord, id_hash
@@ -177,7 +178,8 @@ class SessionCore:
         opts: SessionOptions = resolve_options(args, options)  # type: ignore[assignment]
         if "secret_key" not in opts:
             raise TypeError(f"secret_key is required; {HOW_TO_MAKE_A_KEY}")
-        self.signer = CookieSigner(normalize_secret_keys(opts["secret_key"]))
+        secret_keys = normalize_secret_keys(opts["secret_key"])
+        self.signer = CookieSigner(secret_keys)
         self._cookie_memo: dict[str, CookieState] = {}
         store, clock = opts.get("store"), opts.get("clock")
         if store is not None:
@@ -211,6 +213,10 @@ class SessionCore:
         #: The lower-case name of ``id_header``, as views look it up.
         self.id_header_key = None if self.id_header is None else self.id_header.lower()
         self.session_class = session_class
+        #: Reads another library's cookie sessions (``migrate_from``), so switching logs nobody out.
+        self.legacy: LegacyCookie | None = legacy_reader(
+            opts.get("migrate_from"), secret_keys, self.cookies.max_age, clock=self.store.clock
+        )
         on_event = opts.get("on_event")
         if on_event is not None and not callable(on_event):
             raise TypeError("on_event must be a callable taking a SessionEvent (or None)")
@@ -312,6 +318,10 @@ class SessionCore:
         """The request's session: at most one store operation (load, touch when due)."""
         cookie = self.read_credentials(view)
         record = None
+        if cookie.stale and self.legacy is not None:
+            carried = self._carry_over(view)
+            if carried is not None:
+                return carried
         if cookie.session_id is not None:
             record = yield Load(cookie.session_id, touch_interval=self.policy.touch_interval)
             if record is None:
@@ -319,6 +329,18 @@ class SessionCore:
                 cookie = BAD_COOKIE
         now = record.last_request if record is not None else self.store.clock()
         return Opened(self.session_class(record, now=now, origin=lambda: self.origin(view)), cookie)
+
+    def _carry_over(self, view: RequestView) -> Opened | None:
+        """A new session with the data of another library's valid session cookie, if the
+        request carries one; its commit stores it and our cookie replaces the old one."""
+        assert self.legacy is not None and view.cookie is not None
+        for value in session_cookie_values(view.cookie, self.cookies.name):
+            data = self.legacy.read(value)
+            if data:
+                logger.info("a session of the previous library carried over (%d keys)", len(data))
+                session = self.session_class(None, now=self.store.clock(), origin=lambda: self.origin(view), data=data)
+                return Opened(session, NO_COOKIE)
+        return None
 
     def origin(self, view: RequestView) -> tuple[str, str]:
         """Where a request comes from: its client address and the client's name."""
