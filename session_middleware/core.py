@@ -247,7 +247,12 @@ class SessionCore:
 
     def api_options(self) -> dict[str, Any]:
         """Keyword arguments for ``session_middleware.api.create_*_app`` when mounted at ``api_path``."""
-        return {"api_token": self.api_token, "api_authorize": self.api_authorize, "policy": self.policy}
+        return {
+            "api_token": self.api_token,
+            "api_authorize": self.api_authorize,
+            "policy": self.policy,
+            "on_event": self.on_event,
+        }
 
     # -- step 1: the cookie ----------------------------------------------------------
 

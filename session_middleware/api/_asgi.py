@@ -6,6 +6,7 @@ import inspect
 from dataclasses import replace
 from typing import Unpack
 
+from ..events import aemit
 from ..ops import arun_flow
 from ..request import from_scope
 from ..stores.base import Store
@@ -55,9 +56,12 @@ class SessionsAPI:
                 if inspect.isawaitable(verdict):
                     verdict = await verdict
                 grant = callback_grant(verdict)
-            return await arun_flow(core.handle(request, grant), core.store)
+            response = await arun_flow(core.handle(request, grant), core.store)
         except Exception as exc:
             return core.failure(request, exc)
+        for event in response.events:
+            await aemit(core.on_event, event)
+        return response
 
     async def _body(self, request: ApiRequest, receive: Receive) -> bytes:
         limit = self.core.max_body_size

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypedDict
 
+from .._failure_log import StoreFailureLog
+from ..events import EventHook
 from ..exceptions import StoreError
 from ..ops import Flow
 from ..policy import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, RETRY_AFTER_SECONDS, Policy
@@ -61,6 +63,9 @@ class ApiOptions(TypedDict, total=False):
     max_body_size: int
     #: Put the cause and stack trace of server errors into error responses.
     debug: bool
+    #: Called with a :class:`~session_middleware.events.SessionEvent` when the API opens or
+    #: closes a session (as the middleware's ``on_event``).
+    on_event: EventHook | None
 
 
 class ApiCore:
@@ -79,6 +84,7 @@ class ApiCore:
         policy: Policy | None = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         debug: bool = False,
+        on_event: EventHook | None = None,
     ) -> None:
         if api_authorize is not None and not callable(api_authorize):
             raise TypeError("api_authorize must be a callable taking the request")
@@ -97,6 +103,10 @@ class ApiCore:
         self.policy = policy
         self.max_body_size = max_body_size
         self.debug = debug
+        if on_event is not None and not callable(on_event):
+            raise TypeError("on_event must be a callable taking a SessionEvent (or None)")
+        self.on_event = on_event
+        self.failures = StoreFailureLog(logger)
 
     # -- what the drivers call ---------------------------------------------------------
 
@@ -126,7 +136,7 @@ class ApiCore:
         """The response when running the flow raised: 503 for the store, else 500."""
         correlation = validation.correlation_id(request)
         if isinstance(exc, StoreError):
-            logger.error("sessions API: store unavailable (%s)", exc)
+            self.failures.report("a REST API call", exc, None)
             error = ApiError("STORE_UNAVAILABLE", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         else:
             logger.error("sessions API: unexpected error", exc_info=exc)
@@ -165,7 +175,7 @@ class ApiCore:
         if correlation is not None:
             headers.append(("X-Correlation-Id", correlation))
         body = b"" if request.method == "HEAD" else response.body
-        return ApiResponse(response.status, tuple(headers), body)
+        return ApiResponse(response.status, tuple(headers), body, response.events)
 
     # -- the pipeline ------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ..events import SessionEvent
 from ..request import RequestView
 from ..session import Session
 
@@ -56,6 +57,8 @@ class ApiResponse:
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    #: Lifecycle events the driver emits once the response is decided (never sent).
+    events: tuple[SessionEvent, ...] = ()
 
 
 def json_response(status: int, value: Any, headers: Iterable[tuple[str, str]] = ()) -> ApiResponse:

@@ -16,6 +16,8 @@ from dataclasses import replace
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
+from ..core import event_of
+from ..events import SessionEvent
 from ..ops import CloseByUser, Create, Delete, FindByClient, Flow, ListByUser, Load, SaveChanges
 from ..policy import Policy
 from ..records import DataChanges, SessionRecord, id_hash, new_session_id
@@ -80,7 +82,7 @@ def open_session(
     record = policy.new_record(new_session_id(uid), clock(), address=address, client=client, user=user, data=data or {})
     yield Create(record, max_per_user=policy.cap(user))
     logger.info("session %s opened through the API", id_hash(record.id))
-    return json_response(201, session_json(record))
+    return replace(json_response(201, session_json(record)), events=(event_of("logged_in", record),))
 
 
 def list_sessions(user_id: str, *, with_data: bool) -> Flow[ApiResponse]:
@@ -113,9 +115,9 @@ def close_session(user_id: str, session_id: str) -> Flow[ApiResponse]:
     """``DELETE /{user_id}?session_id=S``: idempotent; another user's session is left alone."""
     # The scoped load proves ownership (ids never change owner: a login makes a new id).
     record = yield Load(session_id, user_id)
-    if record is not None:
-        yield Delete(session_id)
+    if record is not None and (yield Delete(session_id)):
         logger.info("session %s closed through the API", id_hash(session_id))
+        return replace(no_content(), events=(event_of("closed", record, "revoked"),))
     return no_content()
 
 
@@ -123,4 +125,7 @@ def close_matching(user_id: str, address: str | None, client: str | None) -> Flo
     """``DELETE /{user_id}?address=A&client=C``: close the user's sessions matching both given."""
     closed = yield CloseByUser(user_id, address, client)
     logger.info("%d session(s) closed through the API by address/client", closed)
-    return no_content()
+    if not closed:
+        return no_content()
+    event = SessionEvent("closed", None, user_id, client=client or "", address=address or "", reason="revoked")
+    return replace(no_content(), events=(event,) * closed)

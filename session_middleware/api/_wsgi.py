@@ -7,6 +7,7 @@ from dataclasses import replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Unpack
 
+from ..events import emit
 from ..ops import run_flow
 from ..request import from_environ
 from ..stores.base import Store
@@ -47,9 +48,12 @@ class WSGISessionsAPI:
             grant = core.token_grant(request)
             if grant is Grant.NONE and core.api_authorize is not None:
                 grant = callback_grant(core.api_authorize(request))
-            return run_flow(core.handle(request, grant), core.store)
+            response = run_flow(core.handle(request, grant), core.store)
         except Exception as exc:
             return core.failure(request, exc)
+        for event in response.events:
+            emit(core.on_event, event)
+        return response
 
     def _body(self, request: ApiRequest, environ: WSGIEnvironment) -> bytes:
         limit = self.core.max_body_size
