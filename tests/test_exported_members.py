@@ -9,7 +9,7 @@ import pytest
 import session_middleware
 import session_middleware.stores
 
-#: The names SPEC section 2 promises users.
+#: The names the documentation promises users (docs/configuration.md).
 SPEC_NAMES = {"SessionMiddleware", "WSGISessionMiddleware", "Session", "MemoryStore", "RedisStore"}
 
 

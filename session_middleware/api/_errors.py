@@ -28,7 +28,7 @@ CODES: Mapping[str, tuple[int, str]] = {
     "STORE_UNAVAILABLE": (503, "The session store is unavailable; retry shortly."),
 }
 
-# The protocol's error "type" and "category" per status, in the seed's vocabulary.
+# The protocol's error "type" and "category" per status (protocol v1, docs/rest-api.md).
 _KINDS: Mapping[int, tuple[str, str]] = {
     400: ("BadRequestException", "BadRequest"),
     401: ("UnauthorizedException", "Unauthorized"),

@@ -1,7 +1,7 @@
 """The lifecycle an app wrapped in the middleware must follow, as a reference model.
 
 It replays what each request does to the server's sessions (in a :class:`StoreModel`)
-and says what the response must do to the session cookie. The rules are SPEC section 3:
+and says what the response must do to the session cookie. The rules are those of docs/lifecycle.md:
 nothing is stored for a session that stays empty, a login or regenerate issues a new id
 and retires the old one, logout closes the session and clears the cookie, a stale cookie
 is cleared, nothing is saved on a 5xx, concurrent requests merge per key, and a session

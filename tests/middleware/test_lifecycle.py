@@ -1,4 +1,4 @@
-"""SPEC section 3, rules 1-9, through raw ASGI, raw WSGI, Starlette and Flask."""
+"""The lifecycle rules (docs/lifecycle.md, rules 1-9), through raw ASGI, raw WSGI, Starlette and Flask."""
 
 from __future__ import annotations
 
