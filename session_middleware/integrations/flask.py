@@ -1,191 +1,115 @@
-"""Flask: ``flask.session`` becomes the tracked server-side session.
+"""Flask: ``flask.session`` becomes a tracked server-side session, configured as Flask is.
 
 ::
 
     from session_middleware.integrations.flask import init_app
 
     app = Flask(__name__)
-    init_app(app, secret_key=...)  # or app.config["SECRET_KEY"] when secret_key is omitted
+    app.config["SECRET_KEY"] = ...
+    init_app(app)  # nothing else changes
 
-    @app.post("/login")
-    def login():
-        session.login({"id": "42", "name": "Ada"})
-        ...
+An app written for Flask-Session changes one import: ``from
+session_middleware.integrations.flask import Session`` then ``Session(app)``.
 
-:func:`init_app` wraps ``app.wsgi_app`` in :class:`~session_middleware.WSGISessionMiddleware`
-(which loads and saves the session, answers 503 when the store is down and mounts the REST
-API) and installs :class:`TrackedSessionInterface`, which hands Flask that same session.
-Outside a real request (``app.test_request_context()``, ``client.session_transaction()``)
-the interface loads and saves the session itself, so Flask's testing habits keep working.
+:func:`init_app` reads Flask's settings when Flask reads them (the keys and the cookie's
+name on each request, its attributes on each response; see ``_flask_config``), stores
+values in Flask's tagged JSON (``_flask_codec``), and with ``migrate_from="flask"``
+carries Flask's own cookie sessions over (``_flask_migration``). It wraps ``app.wsgi_app``
+so that the session is loaded before Flask runs (a store failure answers 503 with
+``Retry-After``), and installs :class:`TrackedSessionInterface`, which saves the session
+where Flask saves its own, in ``save_session``. Outside a real request
+(``app.test_request_context()``, ``client.session_transaction()``) the interface loads
+the session itself, so Flask's testing habits keep working.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import flask
-from flask.sessions import SessionInterface, SessionMixin
+from flask.sessions import SessionInterface, SessionMixin, session_json_serializer
 
-from ..core import Opened, SessionCore
-from ..ops import run_flow
-from ..request import RequestView, from_environ
-from ..session import Session
-from ..wsgi import WSGISessionMiddleware
+from ._flask_requests import STATE_KEY, FlaskSessions, RequestState
+from ._flask_session import FlaskSession
 
 if TYPE_CHECKING:
     from flask import Flask
-    from flask.wrappers import Request, Response
+    from flask.wrappers import Response
+
+__all__ = [
+    "EXTENSION_KEY",
+    "FlaskSession",
+    "FlaskSessions",
+    "Session",
+    "TrackedSessionInterface",
+    "get_session",
+    "init_app",
+]
 
 EXTENSION_KEY = "session_middleware"
 
 
-class FlaskSession(SessionMixin):
-    """What ``flask.session`` is under :func:`init_app`: the request's
-    :class:`~session_middleware.Session` with Flask's session attributes.
-
-    Lifetimes come from the ``idle_timeout`` and ``absolute_timeout`` options, so
-    ``permanent`` is always true and setting it changes nothing.
-    """
-
-    def __init__(self, session: Session, detached: tuple[Opened, RequestView] | None = None) -> None:
-        #: The tracked session this object stands for.
-        self.session = session
-        # Set when the interface opened the session itself (no middleware on this request).
-        self._detached = detached
-
-    # -- mapping ---------------------------------------------------------------------
-
-    def __getitem__(self, key: str) -> Any:
-        return self.session[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.session[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.session[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.session
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.session)
-
-    def __len__(self) -> int:
-        return len(self.session)
-
-    def clear(self) -> None:
-        self.session.clear()
-
-    def __repr__(self) -> str:
-        return repr(self.session)
-
-    # -- Flask's attributes ----------------------------------------------------------
-
-    @property
-    def permanent(self) -> bool:
-        return True
-
-    @permanent.setter
-    def permanent(self, value: bool) -> None:
-        pass  # the cookie always lives as long as the session may (absolute_timeout)
-
-    # -- the tracked session's attributes --------------------------------------------
-
-    @property
-    def id(self) -> str:
-        return self.session.id
-
-    @property
-    def is_new(self) -> bool:
-        return self.session.is_new
-
-    @property
-    def user(self) -> dict[str, Any] | None:
-        return self.session.user
-
-    @property
-    def user_id(self) -> str | None:
-        return self.session.user_id
-
-    @property
-    def address(self) -> str:
-        return self.session.address
-
-    @property
-    def client(self) -> str:
-        return self.session.client
-
-    @property
-    def opened(self) -> datetime:
-        return self.session.opened
-
-    @property
-    def last_request(self) -> datetime:
-        return self.session.last_request
-
-    def login(self, user: Mapping[str, Any]) -> None:
-        """Bind the session to ``user`` and issue a new id (see :meth:`Session.login`)."""
-        self.session.login(user)
-
-    def logout(self) -> None:
-        """Close the session in the store and expire the cookie (see :meth:`Session.logout`)."""
-        self.session.logout()
-
-    def regenerate(self) -> None:
-        """Move the data to a new id (see :meth:`Session.regenerate`)."""
-        self.session.regenerate()
-
-
 class TrackedSessionInterface(SessionInterface):
-    """Hands Flask the session that :class:`~session_middleware.WSGISessionMiddleware` loaded."""
+    """Hands Flask the session loaded for the request and saves it in ``save_session``."""
 
-    def __init__(self, core: SessionCore) -> None:
-        self.core = core
+    #: Flask's own tagged JSON serializer: tags registered on it apply to stored values.
+    serializer = session_json_serializer
+    pickle_based = False
 
-    def open_session(self, app: Flask, request: Request) -> FlaskSession:
-        session = request.environ.get("session")
-        if isinstance(session, Session):
-            return FlaskSession(session)
-        # No middleware ran (a test request context): do its work here and in save_session.
-        view = from_environ(request.environ)
-        opened = run_flow(self.core.load(view), self.core.store)
-        return FlaskSession(opened.session, detached=(opened, view))
+    def __init__(self, sessions: FlaskSessions) -> None:
+        self.sessions = sessions
+
+    def open_session(self, app: Flask, request: flask.Request) -> FlaskSession | None:
+        state = request.environ.get(STATE_KEY)
+        if isinstance(state, RequestState) and isinstance(state.opened.session, FlaskSession):
+            return state.opened.session
+        return self.sessions.open_detached(app, request.environ)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        if session.accessed:
-            response.vary.add("Cookie")  # the response depends on who asked, as with Flask's own sessions
-        if not isinstance(session, FlaskSession) or session._detached is None:
-            return  # the middleware saves when the response starts
-        opened, view = session._detached
-        flow = self.core.commit(opened, view, response.status_code)
-        set_cookie = None if flow is None else run_flow(flow, self.core.store).set_cookie
-        headers = self.core.response_headers(list(response.headers.items()), set_cookie, False)
-        if headers is not None:
-            response.headers.clear()
-            response.headers.extend(headers)
+        if isinstance(session, FlaskSession):
+            self.sessions.save(app, session, response)
+
+    def regenerate(self, session: SessionMixin) -> None:
+        """Flask-Session's ``app.session_interface.regenerate(session)``: a new id, the same data."""
+        if isinstance(session, FlaskSession):
+            session.regenerate()
 
 
-def init_app(app: Flask, **options: Any) -> WSGISessionMiddleware:
-    """Give ``app`` tracked sessions: ``flask.session`` is the :class:`FlaskSession`.
+def init_app(app: Flask, **options: Any) -> FlaskSessions:
+    """Give ``app`` server-side sessions: ``flask.session`` becomes a :class:`FlaskSession`.
 
-    Takes the middleware's options (:class:`~session_middleware.core.SessionOptions`);
-    ``secret_key`` defaults to the app's ``SECRET_KEY`` (which must then be at least 32
-    bytes). Returns the installed middleware, also kept
-    in ``app.extensions["session_middleware"]``.
+    With no options everything comes from ``app.config``, as Flask reads it: ``SECRET_KEY``
+    and ``SECRET_KEY_FALLBACKS``, ``SESSION_COOKIE_*``, ``APPLICATION_ROOT``,
+    ``PERMANENT_SESSION_LIFETIME``, ``SESSION_REFRESH_EACH_REQUEST``, and Flask-Session's
+    ``SESSION_TYPE``, ``SESSION_REDIS``, ``SESSION_KEY_PREFIX``, ``SESSION_PERMANENT``.
+    Keyword options (the middleware's, see the configuration reference) win over the
+    config. ``migrate_from="flask"`` carries Flask's own cookie sessions over.
 
+    :returns: the installed :class:`FlaskSessions`, also ``app.extensions["session_middleware"]``.
     :raises RuntimeError: if called twice for one app.
+    :raises TypeError, ValueError: for an option or setting that cannot be honoured.
     """
     if EXTENSION_KEY in app.extensions:
         raise RuntimeError("session_middleware is already installed on this app")
-    if "secret_key" not in options and app.secret_key:
-        options["secret_key"] = app.secret_key
-    middleware = WSGISessionMiddleware(app.wsgi_app, **options)
-    app.wsgi_app = middleware  # type: ignore[method-assign]
-    app.session_interface = TrackedSessionInterface(middleware.core)
-    app.extensions[EXTENSION_KEY] = middleware
-    return middleware
+    sessions = FlaskSessions(app, options)
+    app.wsgi_app = sessions  # type: ignore[method-assign]
+    app.session_interface = TrackedSessionInterface(sessions)
+    app.extensions[EXTENSION_KEY] = sessions
+    return sessions
+
+
+class Session:
+    """Flask-Session's spelling: ``Session(app)``, or ``Session()`` then ``init_app(app)``
+    in an app factory. Takes :func:`init_app`'s options."""
+
+    def __init__(self, app: Flask | None = None, **options: Any) -> None:
+        self.options = options
+        self.app = app
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> FlaskSessions:
+        return init_app(app, **self.options)
 
 
 def get_session() -> FlaskSession:
