@@ -2,8 +2,9 @@
 
 Open http://127.0.0.1:8000: sign in with any name, look at this session, keep a to-do
 list and nested data in it, then sign in from a second browser and open "Your devices",
-which lists your sessions through the REST API (``GET /sessions/{user_id}``) and signs
-other devices out (``DELETE /sessions/{user_id}?session_id=...``).
+which lists your sessions through the REST API (``GET /sessions/{user_id}``), signs
+other devices out (``DELETE /sessions/{user_id}?session_id=...``) and shows your recent
+sign-ins and sign-outs, which the middleware reports to ``on_event``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import logging
 import os
 import secrets
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from examples.demo_pages import devices_page, home_page, playground_page
 from session_middleware import Session, SessionMiddleware
+from session_middleware.events import SessionEvent
 from session_middleware.integrations.starlette import get_session
 
 # A fresh key each start is fine for a demo (sessions end with the process); a real app
@@ -46,6 +49,21 @@ class _PathsWithoutQuery(logging.Filter):
 
 
 logging.getLogger("uvicorn.access").addFilter(_PathsWithoutQuery())
+
+#: Sign-ins and sign-outs, newest first: what a real app would write to its audit log or
+#: turn into "new sign-in" e-mails. Kept in memory, like the demo's sessions.
+ACTIVITY: deque[SessionEvent] = deque(maxlen=500)
+ACTIVITY_SHOWN = 10
+
+
+def record_activity(event: SessionEvent) -> None:
+    """The middleware's ``on_event`` hook: keep the events a user would want to see."""
+    if event.kind in ("logged_in", "closed") and event.user_id is not None:
+        ACTIVITY.appendleft(event)
+
+
+def activity_of(user_id: str) -> list[SessionEvent]:
+    return [event for event in list(ACTIVITY) if event.user_id == user_id][:ACTIVITY_SHOWN]
 
 
 def todos(session: Session) -> list[dict[str, Any]]:
@@ -77,7 +95,9 @@ async def playground(request: Request) -> Response:
 
 
 async def devices(request: Request) -> Response:
-    return HTMLResponse(devices_page(get_session(request), api_path="/sessions"))
+    session = get_session(request)
+    activity = activity_of(session.user_id) if session.user_id is not None else []
+    return HTMLResponse(devices_page(session, api_path="/sessions", activity=activity))
 
 
 async def login(request: Request) -> Response:
@@ -159,5 +179,6 @@ app = Starlette(
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 )
-# The middleware mounts the REST API itself at api_path (nothing is mounted without it).
-app.add_middleware(SessionMiddleware, secret_key=SECRET_KEY, api_path="/sessions")
+# The middleware mounts the REST API itself at api_path (nothing is mounted without it),
+# and reports every session's lifecycle to on_event.
+app.add_middleware(SessionMiddleware, secret_key=SECRET_KEY, api_path="/sessions", on_event=record_activity)

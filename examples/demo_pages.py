@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 from typing import Any
 
 from session_middleware import Session
+from session_middleware.events import SessionEvent
+
+#: How the activity list words each event.
+_WHAT = {
+    ("logged_in", None): "Signed in",
+    ("closed", "logout"): "Signed out",
+    ("closed", "revoked"): "Signed out from another device",
+    ("closed", "evicted"): "Signed out: too many devices",
+}
 
 
 def _time(moment: datetime) -> str:
@@ -93,7 +103,23 @@ text. Anything that is not JSON is refused.</p>
     return layout(session, "Playground", body, active="/playground")
 
 
-def devices_page(session: Session, *, api_path: str) -> str:
+def activity_card(activity: Sequence[SessionEvent]) -> str:
+    """The user's recent sign-ins and sign-outs, as the middleware's ``on_event`` hook saw them."""
+    rows = "".join(
+        f"<tr><td>{_time(event.at)}</td><td>{escape(_WHAT.get((event.kind, event.reason), event.kind))}</td>"
+        f'<td><small title="{escape(event.client)}">{escape(event.client) or "unknown"}</small></td>'
+        f"<td>{escape(event.address) or 'unknown'}</td></tr>"
+        for event in activity
+    )
+    empty = '<tr><td colspan="4" class="muted">Nothing yet.</td></tr>'
+    return f"""<section class="card"><h2>Recent activity</h2>
+<p class="muted">Sign-ins and sign-outs of your account, newest first, reported by the middleware to the app's
+<code>on_event</code> hook.</p>
+<table class="activity"><thead><tr><th>When</th><th>What</th><th>Device</th><th>Address</th></tr></thead>
+<tbody data-testid="activity">{rows or empty}</tbody></table></section>"""
+
+
+def devices_page(session: Session, *, api_path: str, activity: Sequence[SessionEvent] = ()) -> str:
     if session.user_id is None:
         return layout(session, "Your devices", sign_in_form(), active="/devices")
     # The session id is the REST API's public handle (useless without the server's key);
@@ -105,7 +131,8 @@ Signing a device out closes its session on the server; its next request is anony
 <table class="devices"><thead><tr><th>Device</th><th>Address</th><th>Signed in</th><th>Last active</th><th></th>
 </tr></thead><tbody data-testid="device-list"><tr><td colspan="5" class="muted">Loading…</td></tr></tbody></table>
 <p class="error" role="alert" hidden></p>
-<div class="row"><button id="sign-out-others" class="danger">Sign out everywhere else</button></div></section>"""
+<div class="row"><button id="sign-out-others" class="danger">Sign out everywhere else</button></div></section>
+{activity_card(activity)}"""
     return layout(
         session, "Your devices", body, active="/devices", script='<script src="/static/devices.js" defer></script>'
     )

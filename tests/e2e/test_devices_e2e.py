@@ -142,6 +142,11 @@ def test_sign_out_another_device_from_the_devices_page(
     assert set(laptop.rows()) == {laptop_id, phone_id}
     expect(devices.locator("tr.current")).to_have_attribute("data-session-id", laptop_id)
     expect(devices.locator(f'tr[data-session-id="{phone_id}"]')).to_contain_text("Chrome on Android")
+    # Both sign-ins are in the recent activity, which the demo keeps from the middleware's on_event.
+    activity = devices.get_by_test_id("activity").locator("tr")
+    expect(activity).to_have_count(2)
+    expect(activity.first).to_contain_text("Signed in")
+    expect(devices.get_by_test_id("activity")).to_contain_text("Android")
     shot = tmp_path / "devices.png"
     devices.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000

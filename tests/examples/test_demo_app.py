@@ -192,3 +192,45 @@ def test_the_devices_script_uses_only_the_documented_protocol(path: str) -> None
         assert 'method: "DELETE"' in script and "session_id=" in script
 
     run(scenario)
+
+
+def activity(page: str) -> list[list[str]]:
+    """The rows of the devices page's "Recent activity" table, as text cells."""
+    match = re.search(r'<tbody data-testid="activity">(.*?)</tbody>', page, re.S)
+    assert match, page
+    rows = re.findall(r"<tr>(.*?)</tr>", match.group(1), re.S)
+    return [
+        [html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        for row in rows
+    ]
+
+
+def test_the_devices_page_shows_the_users_own_sign_ins_and_sign_outs_from_on_event() -> None:
+    async def scenario(browser: Callable[[], httpx.AsyncClient]) -> None:
+        laptop, phone, stranger = browser(), browser(), browser()
+        await sign_in(laptop, "Ada")
+        await sign_in(phone, "Ada")
+        await phone.post("/logout")
+        await sign_in(stranger, "Grace")
+        rows = activity((await laptop.get("/devices")).text)
+        assert [row[1] for row in rows] == ["Signed out", "Signed in", "Signed in"]  # newest first
+        assert all(row[2].startswith("python-httpx") and row[3] == "127.0.0.1" for row in rows)
+        grace = activity((await stranger.get("/devices")).text)
+        assert [row[1] for row in grace] == ["Signed in"]  # nobody sees another user's activity
+
+    run(scenario)
+
+
+def test_the_activity_list_is_bounded_and_escapes_what_clients_send() -> None:
+    async def scenario(browser: Callable[[], httpx.AsyncClient]) -> None:
+        client = browser()
+        evil = '<img src=x onerror="alert(1)">'
+        for _ in range(15):
+            response = await client.post("/login", data={"name": "Ada"}, headers={"User-Agent": evil})
+            assert response.status_code == 303
+        page = (await client.get("/devices")).text
+        rows = activity(page)
+        assert len(rows) == 10 and all(row[2] == evil for row in rows)
+        assert evil not in page and "&lt;img" in page
+
+    run(scenario)
