@@ -59,6 +59,30 @@ typecheck: $(TEST_STAMP)
 pytest: $(TEST_STAMP) system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+## test-floors: the tests that exercise the dependencies, on the lowest versions pyproject.toml
+## declares (pinned in constraints/floors.txt), in a virtualenv of their own
+FLOORS_VENV  ?= .venv-floors
+FLOORS_STAMP := $(FLOORS_VENV)/.floors-$(shell cat pyproject.toml constraints/floors.txt | cksum | cut -d' ' -f1)
+# Flask and its session tests (flask, werkzeug, itsdangerous), the stores (cachetools, redis,
+# hiredis) and the middleware (werkzeug's cookies): about two minutes.
+FLOORS_TESTS ?= tests/compat/flask tests/integrations/test_flask.py tests/stores tests/middleware
+FLOORS_PIP   := $(FLOORS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: test-floors
+
+$(FLOORS_STAMP): pyproject.toml constraints/floors.txt
+	$(SYSTEM) venv
+	$(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_PIP) --upgrade 'pip>=25.1'
+	$(FLOORS_PIP) -c constraints/floors.txt -e '.[redis,flask,server,client,testing]' \
+		pytest pytest-timeout hypothesis starlette fastapi
+	rm -f $(FLOORS_VENV)/.floors-*
+	touch $@
+
+test-floors: $(FLOORS_STAMP)
+	$(SYSTEM) redis
+	$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider $(FLOORS_TESTS)
+
 ## bench: the side-by-side benchmarks (see docs/benchmarks.md)
 bench: | $(PY)
 	$(SYSTEM) redis
