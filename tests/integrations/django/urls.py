@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
+    path("sessions", include("session_middleware.integrations.django.urls")),
+    path("asessions", include("session_middleware.integrations.django.async_urls")),
     path("set/<str:key>/<str:value>", views.set_value),
     path("aset/<str:key>/<str:value>", views.aset_value),
     path("get/<str:key>", views.get_value),
