@@ -46,7 +46,7 @@ class StoreFailureLog:
 
     def report(self, operation: str, exc: BaseException, session_hash: str | None) -> None:
         """Record one failure of ``operation`` (``"load"``, ``"save"``...) for the session ``session_hash``."""
-        name = type(exc).__name__
+        name = _describe(exc)
         with self._lock:
             now = self._clock()
             if self._burst_start is not None and now - self._burst_start < self.interval:
@@ -75,6 +75,13 @@ class StoreFailureLog:
         count, (name, operation) = self._suppressed, self._last
         self._suppressed = 0
         return count, _seconds(now - self._burst_start), name, operation
+
+
+def _describe(exc: BaseException) -> str:
+    """``StoreError (ConnectionError)``: the class, and the backend error's behind it if any."""
+    cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    name = type(exc).__name__
+    return name if cause is None else f"{name} ({type(cause).__name__})"
 
 
 def _seconds(value: float) -> str:

@@ -100,7 +100,7 @@ class Service:
         failure = await store_answers(self.store, self.ready_timeout)
         if failure is None:
             return json_response(200, OK)
-        self.store_failures.report("ping", failure, None)
+        self.store_failures.report("a readiness check", failure, None)
         return json_response(503, UNAVAILABLE, [("Retry-After", str(RETRY_AFTER_SECONDS))])
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

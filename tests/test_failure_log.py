@@ -15,7 +15,7 @@ from session_middleware.exceptions import StoreError
 from session_middleware.records import id_hash, new_session_id
 from session_middleware.testing.clock import FakeClock
 
-_SUMMARY = re.compile(r"^(\d+) more store failures in the last ([\d.]+)s \(last: (\w+) during (\w+)\)$")
+_SUMMARY = re.compile(r"^(\d+) more store failures in the last ([\d.]+)s \(last: ([\w ()]+) during ([\w ]+)\)$")
 
 
 class Recorder(logging.Handler):
@@ -64,6 +64,29 @@ def test_first_failure_is_one_warning_line_with_class_operation_and_hash(recorde
     assert sid not in line and "cart" not in line
     [trace] = [r for r in recorder.records if r.levelno == logging.DEBUG]
     assert trace.exc_info is not None and "\n" not in trace.getMessage()
+
+
+def test_a_backend_error_behind_the_store_error_is_named_too(recorder: Recorder) -> None:
+    log = make_log(recorder, FakeClock(0.0))
+    try:
+        try:
+            raise ConnectionRefusedError("10.0.0.9:6379")
+        except OSError as backend:
+            raise StoreError("redis unavailable") from backend
+    except StoreError as failure:
+        log.report("loading a session", failure, None)
+    try:
+        try:
+            raise KeyError("unrelated")
+        except KeyError:
+            raise StoreError("redis unavailable") from None
+    except StoreError as hidden:
+        log.flush()
+        log.report("saving a session", hidden, None)
+    first, second = recorder.lines()
+    assert first == "session store failure: StoreError (ConnectionRefusedError) during loading a session (session none)"
+    assert "10.0.0.9" not in first
+    assert second == "session store failure: StoreError during saving a session (session none)"  # `from None`
 
 
 def test_failures_within_the_interval_are_counted_then_summarised_once(recorder: Recorder) -> None:

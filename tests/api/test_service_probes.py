@@ -119,7 +119,7 @@ def test_failed_readiness_checks_are_logged_once_per_burst_and_flushed_at_shutdo
     caplog.set_level(logging.WARNING, logger="sessions_api")
     run(probed, scenario)
     first = [r.getMessage() for r in caplog.records if r.name == "sessions_api"]
-    assert first == ["session store failure: StoreError during ping (session none)"]
+    assert first == ["session store failure: StoreError during a readiness check (session none)"]
 
     async def shutdown() -> None:
         messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
