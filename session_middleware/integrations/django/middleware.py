@@ -16,9 +16,10 @@ from collections.abc import Awaitable, Callable
 from importlib import import_module
 from typing import NamedTuple
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
@@ -83,15 +84,13 @@ def _log_outage(exc: StoreError) -> None:
     logger.debug("session store failure", exc_info=exc)
 
 
-class SessionMiddleware:
+class SessionMiddleware(DjangoSessionMiddleware):
     """Put it where ``django.contrib.sessions.middleware.SessionMiddleware`` was.
 
     Runs sync under WSGI and async under ASGI (Django picks the mode), with the store's
-    sync or async methods accordingly.
+    sync or async methods accordingly. It subclasses Django's middleware only so that
+    checks looking for it (the admin's ``admin.E410``) find it; none of its code runs.
     """
-
-    sync_capable = True
-    async_capable = True
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]) -> None:
         engine = import_module(settings.SESSION_ENGINE)
@@ -99,10 +98,8 @@ class SessionMiddleware:
             raise ImproperlyConfigured(
                 'this SessionMiddleware needs SESSION_ENGINE = "session_middleware.integrations.django"'
             )
-        self.get_response = get_response
+        super().__init__(get_response)  # type: ignore[arg-type]
         self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:

@@ -109,3 +109,12 @@ def test_the_package_exports_what_it_documents() -> None:
     assert integration.__all__ == sorted(integration.__all__)
     for name in integration.__all__:
         assert getattr(integration, name).__module__.startswith("session_middleware.integrations.django")
+
+
+def test_checks_that_look_for_djangos_middleware_find_it() -> None:
+    from django.contrib.admin.checks import _contains_subclass
+
+    assert _contains_subclass(
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        ["session_middleware.integrations.django.SessionMiddleware"],
+    )
