@@ -18,12 +18,11 @@ PORT    ?= 8000
 
 .PHONY: install run test lint typecheck pytest system-deps bench clean screenshots
 
-# pip >= 25.1 reads [dependency-groups] (`--group`).
 $(PY):
 	$(SYSTEM) venv
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) --upgrade 'pip>=25.1'
 
+# pip >= 25.1 reads [dependency-groups] (`--group`): upgraded first, also in an older .venv.
 $(RUN_STAMP): pyproject.toml | $(PY)
 	$(PIP) --upgrade 'pip>=25.1'
 	$(PIP) -e '.[server]' --group demo
