@@ -274,3 +274,24 @@ def test_any_json_session_round_trips(data: dict[str, Any]) -> None:
     for key, value in data.items():
         client.post("/set", json={"key": key, "value": value})
     assert client.get("/").get_json()["data"] == data
+
+
+def test_the_cookie_follows_what_a_proxy_fix_inside_tells_flask() -> None:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = SECRET
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1)  # type: ignore[method-assign]
+    init_app(app)  # wraps the ProxyFix: the scheme changes after the session is loaded
+    app.add_url_rule("/set", "set", lambda: session.update(k=1) or "", methods=["POST"])
+    header = app.test_client().post("/set", headers={"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
+    assert "Secure" in header
+
+
+def test_a_new_cookie_name_takes_effect_on_the_next_request() -> None:
+    app = make_app()
+    client = app.test_client()
+    client.post("/set", json={"key": "k", "value": 1})
+    app.config["SESSION_COOKIE_NAME"] = "renamed"
+    assert client.get("/").get_json()["data"] == {}  # the old cookie is not this app's any more
+    assert cookie_of(client.post("/set", json={"key": "k", "value": 2})) and client.get_cookie("renamed")
