@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from ..policy import Policy
 from ..signing import CookieSigner, normalize_secret_keys
 from ..stores.base import Store
 from .app_checks import assert_same_list, assert_same_session, cookie_effect
@@ -66,6 +67,9 @@ class AppLifecycle(RuleBasedStateMachine):
     idle_timeout: ClassVar[float] = 600.0
     absolute_timeout: ClassVar[float] = 3600.0
     max_sessions_per_user: ClassVar[int | None] = None
+    #: The middleware's ``touch_interval``; the middleware's own default when None
+    #: (the smaller of 60 s and a tenth of ``idle_timeout``: 60 s here).
+    touch_interval: ClassVar[float | None] = None
     #: The users browsers log in as (ids with spaces and non-ASCII test the API's paths).
     users: ClassVar[tuple[dict[str, str], ...]] = (
         {"id": "alice", "name": "Alice"},
@@ -90,6 +94,9 @@ class AppLifecycle(RuleBasedStateMachine):
             idle_timeout=self.idle_timeout,
             absolute_timeout=self.absolute_timeout,
             max_sessions_per_user=self.max_sessions_per_user,
+            touch_interval=Policy.make(
+                idle_timeout=self.idle_timeout, touch_interval=self.touch_interval
+            ).touch_interval,
         )
         #: The session cookie value each browser holds.
         self.jars: list[str | None] = [None] * len(self.browsers)
@@ -113,6 +120,7 @@ class AppLifecycle(RuleBasedStateMachine):
             "idle_timeout": self.idle_timeout,
             "absolute_timeout": self.absolute_timeout,
             "max_sessions_per_user": self.max_sessions_per_user,
+            "touch_interval": self.touch_interval,
         }
         if store is None:
             options["clock"] = clock

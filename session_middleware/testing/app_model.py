@@ -119,9 +119,17 @@ class AppModel:
     UNSENT = "(no id was sent)"
 
     def __init__(
-        self, clock: Clock, *, idle_timeout: float, absolute_timeout: float, max_sessions_per_user: int | None
+        self,
+        clock: Clock,
+        *,
+        idle_timeout: float,
+        absolute_timeout: float,
+        max_sessions_per_user: int | None,
+        touch_interval: float = 0.0,
     ) -> None:
         self.clock = clock
+        #: A request refreshes ``last_request`` only when the stored one is older than this.
+        self.touch_interval = touch_interval
         self.idle_timeout = idle_timeout
         self.absolute_timeout = absolute_timeout
         self.cap = max_sessions_per_user
@@ -142,7 +150,7 @@ class AppModel:
         """
         if session_id is None:
             return Visit(origin, None, stale)
-        record = self.store.load_and_touch(session_id)
+        record = self.store.load_and_touch(session_id, touch_interval=self.touch_interval)
         return Visit(origin, record, record is None)
 
     def commit(self, visit: Visit, new_id: str | None) -> CookieEffect:
@@ -205,7 +213,7 @@ class AppModel:
     # -- the REST API -----------------------------------------------------------------------
 
     def api_get(self, user_id: str, session_id: str) -> SessionRecord | None:
-        return self.store.load_and_touch(session_id, user_id=user_id)
+        return self.store.load_and_touch(session_id, user_id=user_id, touch_interval=self.touch_interval)
 
     def api_write(self, user_id: str, session_id: str, data: Mapping[str, Any]) -> bool:
         """Replace the data; False (404) if the session is not the user's live one."""

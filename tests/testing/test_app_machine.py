@@ -32,7 +32,29 @@ class CappedWSGI(RawWSGI):
     max_sessions_per_user = 2
 
 
-@pytest.mark.parametrize("machine", [RawASGI, RawWSGI, StarletteApp, FlaskApp, CappedASGI, CappedWSGI])
+class EveryRequestTouchesASGI(RawASGI):
+    """touch_interval=0: every request refreshes last_request (the default is 60 s here)."""
+
+    touch_interval = 0.0
+
+
+class EveryRequestTouchesWSGI(RawWSGI):
+    touch_interval = 0.0
+
+
+@pytest.mark.parametrize(
+    "machine",
+    [
+        RawASGI,
+        RawWSGI,
+        StarletteApp,
+        FlaskApp,
+        CappedASGI,
+        CappedWSGI,
+        EveryRequestTouchesASGI,
+        EveryRequestTouchesWSGI,
+    ],
+)
 def test_apps_follow_the_lifecycle(machine: type[AppLifecycle]) -> None:
     run_state_machine_as_test(machine, settings=RUNS)
 
