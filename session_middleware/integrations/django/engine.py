@@ -120,7 +120,12 @@ class SessionStore(SessionBase):
 
     @property
     def user(self) -> dict[str, Any] | None:
-        """The user this session is bound to (``{"id", "name"}``), or ``None``."""
+        """The user this session is bound to (``{"id", "name"}``), or ``None``.
+
+        Outside a request (the middleware loads sessions before the view) reading it loads
+        the session first, with the store's sync methods.
+        """
+        self.preload()
         user = self._pending_user or self._user
         return None if user is None else dict(user)
 
@@ -131,7 +136,8 @@ class SessionStore(SessionBase):
 
     @property
     def record(self) -> SessionRecord | None:
-        """The record as loaded or last written by this object."""
+        """The record as loaded or last written by this object (loaded first, as :attr:`user`)."""
+        self.preload()
         return self._record
 
     def bind_user(self, user: Mapping[str, Any]) -> None:

@@ -13,9 +13,24 @@ SETTINGS: dict[str, Any] = {
     "SECRET_KEY": SECRET_KEY,
     "ALLOWED_HOSTS": ["testserver", "localhost", "127.0.0.1"],
     "INSTALLED_APPS": [
+        "django.contrib.admin",
         "django.contrib.auth",
         "django.contrib.contenttypes",
+        "django.contrib.messages",
         "django.contrib.sessions",
+    ],
+    "TEMPLATES": [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": True,
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                ]
+            },
+        }
     ],
     "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATABASE_NAME}},
     "CACHES": {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}},
@@ -23,6 +38,7 @@ SETTINGS: dict[str, Any] = {
     "MIDDLEWARE": [
         "session_middleware.integrations.django.SessionMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
     ],
     "ROOT_URLCONF": "tests.integrations.django.urls",
     "USE_TZ": True,

@@ -111,10 +111,26 @@ def test_the_package_exports_what_it_documents() -> None:
         assert getattr(integration, name).__module__.startswith("session_middleware.integrations.django")
 
 
-def test_checks_that_look_for_djangos_middleware_find_it() -> None:
-    from django.contrib.admin.checks import _contains_subclass
+def test_djangos_system_checks_pass_with_the_admin_installed() -> None:
+    call_command("check", fail_level="WARNING")  # admin.E410 looks for a session middleware
 
-    assert _contains_subclass(
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        ["session_middleware.integrations.django.SessionMiddleware"],
-    )
+
+def test_the_admin_signs_staff_in(store: Store) -> None:
+    from django.contrib.auth.models import User
+
+    User.objects.filter(username="admin-user").delete()
+    User.objects.create_superuser("admin-user", "admin@example.com", "pw-for-the-admin")
+    client = Client()
+    page = client.post("/admin/login/", {"username": "admin-user", "password": "pw-for-the-admin", "next": "/admin/"})
+    assert page.status_code == 302 and page.headers["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+    key = client.cookies["sessionid"].value
+    bound = SessionStore(key).user
+    assert bound is not None and bound["name"] == "admin-user"
+
+
+def test_messages_kept_in_the_session(store: Store) -> None:
+    client = Client()
+    client.get("/message/hello")
+    assert client.get("/messages").json() == {"messages": ["hello"]}
+    assert client.get("/messages").json() == {"messages": []}

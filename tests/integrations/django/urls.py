@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
+    path("admin/", admin.site.urls),
     path("sessions", include("session_middleware.integrations.django.urls")),
-    path("asessions", include("session_middleware.integrations.django.async_urls")),
+    path("asessions", include("session_middleware.integrations.django.async_urls", namespace="async_sessions_api")),
     path("set/<str:key>/<str:value>", views.set_value),
     path("aset/<str:key>/<str:value>", views.aset_value),
     path("get/<str:key>", views.get_value),
@@ -27,5 +29,7 @@ urlpatterns = [
     path("append/<str:value>", views.append),
     path("close-then-write", views.close_then_write),
     path("address", views.address),
+    path("message/<str:text>", views.add_message),
+    path("messages", views.read_messages),
     path("barrier-set/<str:key>/<str:value>", views.barrier_set),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from django.contrib import auth
+from django.contrib import auth, messages
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -124,3 +124,12 @@ async def achange_password(request: HttpRequest, password: str) -> JsonResponse:
     await user.asave()
     closed = await aupdate_session_auth_hash(request, user)
     return JsonResponse({"closed": closed})
+
+
+def add_message(request: HttpRequest, text: str) -> HttpResponse:
+    messages.info(request, text)
+    return HttpResponse("ok")
+
+
+def read_messages(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"messages": [str(m) for m in messages.get_messages(request)]})
