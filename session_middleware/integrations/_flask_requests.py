@@ -214,14 +214,20 @@ class FlaskSessions:
             return
         accessed = session.accessed
         permanent = session._is_permanent()
-        # Read the cookie's settings first: a setting Flask would refuse raises before any write.
-        settings = config.cookie_settings(app, self.overrides, permanent=permanent)
         core, status = state.core, response.status_code
         # The environ as the app saw it: a ProxyFix inside the wrapper may have changed the
         # scheme and the peer since the session was loaded.
         view = from_environ(flask.request.environ) if flask.has_request_context() else state.view
-        header = None
         flow = core.commit(state.opened, view, status)
+        resend = status < 500 and not session.is_new and bool(dict.__len__(session))
+        resend = resend and self._resend(app, session, permanent)
+        if flow is None and not resend:
+            if accessed:
+                response.vary.add("Cookie")
+            return  # most requests: nothing to write, no cookie to send
+        # Read the cookie's settings before any write: a setting Flask would refuse raises first.
+        settings = config.cookie_settings(app, self.overrides, permanent=permanent)
+        header = None
         if flow is not None:
             try:
                 committed = run_flow(flow, core.store)
@@ -238,7 +244,7 @@ class FlaskSessions:
         if header is not None:
             value = header.partition(";")[0].partition("=")[2]
             cookie = set_cookie(settings, value, https) if value else clear_cookie(settings, https)
-        elif status < 500 and not session.is_new and dict.__len__(session) and self._resend(app, session, permanent):
+        elif resend:
             cookie = set_cookie(settings, core.signer.sign(session.id), https)
         headers = core.response_headers(list(response.headers.items()), cookie, accessed)
         if headers is not None:
@@ -247,6 +253,8 @@ class FlaskSessions:
 
     @staticmethod
     def _resend(app: Flask, session: FlaskSession, permanent: bool) -> bool:
-        """Flask's ``should_set_cookie``: the session changed, or it is permanent and
-        ``SESSION_REFRESH_EACH_REQUEST`` slides its expiry on every request."""
-        return session.modified or (permanent and config.refresh_each_request(app))
+        """Flask's ``should_set_cookie``: the app wrote to the session (any write, as Flask
+        counts them, or ``modified = True``), or it is permanent and
+        ``SESSION_REFRESH_EACH_REQUEST`` slides its expiry on every request. Nested changes
+        are saved without a cookie, which does not change."""
+        return session._was_written() or (permanent and config.refresh_each_request(app))

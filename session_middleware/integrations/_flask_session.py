@@ -90,6 +90,11 @@ class FlaskSession(TrackedSession, SessionMixin):
         """Flask-Session's name for :attr:`id`."""
         return self.id
 
+    def _was_written(self) -> bool:
+        """The app wrote to the session in this request (or set ``modified``), as Flask's
+        own sessions count modifications: what re-sends the cookie."""
+        return self._modified_flag
+
     def _is_permanent(self) -> bool:
         """``permanent``, read without marking the session accessed."""
         return bool(dict.get(self, "_permanent", self.default_permanent))
