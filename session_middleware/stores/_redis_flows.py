@@ -164,7 +164,7 @@ def create(
     keys: Keys, memo: TouchMemo, record: SessionRecord, now: float, replaces: str | None, max_per_user: int | None
 ) -> Flow[bool]:
     user_id = record.user_id
-    tagged = colocated(record)
+    tagged = colocated(keys, record)
     dropped: list[str] = []  # legacy entries to remove along with a legacy add
     if replaces is not None:
         live, old_uid, indexed_apart = yield from _delete_session(keys, memo, replaces, now)
@@ -191,7 +191,7 @@ def _create_indexed(
     keys: Keys, memo: TouchMemo, record: SessionRecord, user_id: str, key: str, now: float, cap: int | None
 ) -> Flow[None]:
     external: list[tuple[str, float]] = []
-    if cap is not None:  # the user's legacy sessions count too
+    if cap is not None and keys.legacy:  # the user's legacy sessions count too
         external = yield from legacy.cap_candidates(keys, user_id, now)
     args = (
         repr(now),
@@ -221,6 +221,8 @@ def _create_indexed(
 
 def list_by_user(keys: Keys, memo: TouchMemo, user_id: str, now: float) -> Flow[list[SessionRecord]]:
     tagged = yield from _list_indexed(keys, memo, user_id, now)
+    if not keys.legacy:
+        return sorted(tagged, key=lambda r: r.opened)
     old = yield from legacy.list_sessions(keys, memo, user_id, now)
     return sorted(tagged + old, key=lambda r: r.opened)
 
@@ -264,6 +266,8 @@ def close_by_user(
     closed = [decode(m) for m in (yield Eval(CLOSE_INDEXED, (keys.index(user_id),), args))]
     for member in closed:
         memo.forget(member)
+    if not keys.legacy:
+        return len(closed)
     old = yield from legacy.list_sessions(keys, memo, user_id, now)
     doomed = [
         digest(r.id)

@@ -72,9 +72,12 @@ def check_prefix(prefix: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Keys:
-    """Key names under one prefix."""
+    """Key names under one prefix, and whether legacy keys may exist under it."""
 
     prefix: str
+    #: False once no legacy (untagged) logged-in session can be stored under the prefix:
+    #: the legacy indexes are then never read, and such sessions are refused.
+    legacy: bool = True
 
     @property
     def sessions(self) -> str:
@@ -101,17 +104,20 @@ class Keys:
         return f"{self.prefix}u:{digest(user_id)}"
 
 
-def colocated(record: SessionRecord) -> bool:
+def colocated(keys: Keys, record: SessionRecord) -> bool:
     """Whether ``record`` is a logged-in session kept in its user's hash slot.
 
     :raises ValueError: a tagged id on another user's session (it would sit in the wrong
-        slot): ids of logged-in sessions come from ``new_session_id(user_id)``.
+        slot), or an untagged one when legacy sessions are off: ids of logged-in sessions
+        come from ``new_session_id(user_id)``.
     """
     tag, user_id = session_tag(record.id), record.user_id
-    if tag is None or user_id is None:
+    if user_id is None:
+        return False
+    if tag is None and keys.legacy:
         return False
     if tag != user_tag(user_id):
-        raise ValueError("a tagged session id must carry its own user's tag: use new_session_id(user_id)")
+        raise ValueError("a logged-in session's id must carry its user's tag: use new_session_id(user_id)")
     return True
 
 

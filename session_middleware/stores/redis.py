@@ -65,6 +65,11 @@ class RedisStore:
     :param clock: the current time in epoch seconds; it alone decides expiry.
     :param memo_size: how many sessions' last requests this store remembers, so that
         reads within ``touch_interval`` need no script (see ``_redis_memo``).
+    :param legacy_sessions: whether signed-in sessions stored before ids carried their
+        user's tag may exist under this prefix (read through the legacy indexes). Set it
+        to False on a new deployment, or ``absolute_timeout`` after upgrading: listing and
+        closing a user's sessions then cost one command less, and a signed-in session with
+        an untagged id is refused (``ValueError``).
     """
 
     def __init__(
@@ -82,6 +87,7 @@ class RedisStore:
         max_connections: int | None = None,
         clock: Clock = time.time,
         memo_size: int = DEFAULT_MEMO_SIZE,
+        legacy_sessions: bool = True,
     ) -> None:
         check_prefix(prefix)
         if (url is None) == (client is None and async_client is None):
@@ -90,7 +96,7 @@ class RedisStore:
             raise ValueError("timeouts must be positive and retries not negative")
         self.clock = clock
         self.prefix = prefix
-        self._keys = Keys(prefix)
+        self._keys = Keys(prefix, legacy=legacy_sessions)
         self._memo = TouchMemo(memo_size)
         self._owns_clients = url is not None
         if url is not None:

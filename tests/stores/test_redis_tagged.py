@@ -210,3 +210,23 @@ def test_damaged_tagged_records_and_indexes_are_pruned(store: RedisStore, raw: A
     assert store.list_by_user("u1") == [] and store.close_by_user("u1") == 0
     assert store.create(tagged_record(clock, user="u1"), max_per_user=1)
     assert len(store.list_by_user("u1")) == 1
+
+
+# -- without legacy sessions -----------------------------------------------------------------
+
+
+def test_without_legacy_sessions_untagged_logins_are_refused_and_legacy_keys_unread(
+    make_store: MakeStore, raw: Any, clock: FakeClock
+) -> None:
+    store = make_store("redis-sync", legacy_sessions=False)
+    with pytest.raises(ValueError, match="new_session_id"):
+        store.create(legacy_record(clock, user="u1"))
+    anonymous = legacy_record(clock)
+    assert store.create(anonymous)  # anonymous ids stay untagged
+    record = tagged_record(clock, user="u1", address="10.0.0.1")
+    assert store.create(record, replaces=anonymous.id, max_per_user=1)
+    raw.zadd(Keys(store.prefix).legacy_index("u1"), {"0" * 64: 2e9})  # never looked at
+    assert ids(store.list_by_user("u1")) == [record.id]
+    assert store.find_by_client("u1", "10.0.0.1", record.client) == record
+    assert store.close_by_user("u1") == 1 and store.list_by_user("u1") == []
+    assert raw.zcard(Keys(store.prefix).legacy_index("u1")) == 1

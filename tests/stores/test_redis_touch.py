@@ -227,6 +227,22 @@ def test_round_trips_of_a_request_a_write_and_a_login(
     assert names == ["EVALSHA", "EVALSHA", "EVALSHA"]  # delete, the (empty) legacy index, create
 
 
+def test_without_legacy_sessions_listing_closing_and_capped_logins_cost_one_command_less(
+    make_store: MakeStore, clock: FakeClock, recorder: CommandRecorder
+) -> None:
+    store = make_store("redis-sync", legacy_sessions=False)
+    old = replace(make_record(clock, user="ada"), id=new_session_id("ada"))
+    store.create(old)
+    new = replace(make_record(clock, user="ada"), id=new_session_id("ada"))
+    recorder.reset()
+    assert store.create(new, replaces=old.id, max_per_user=2)
+    assert sent(recorder) == [("EVALSHA", DELETE.sha.encode()), ("EVALSHA", CREATE_INDEXED.sha.encode())]
+    for call in (lambda: store.list_by_user("ada"), lambda: store.close_by_user("ada")):
+        recorder.reset()
+        call()
+        assert [name for name, _ in sent(recorder)] == ["EVALSHA"]
+
+
 @pytest.mark.parametrize("interval", [-1.0, float("nan"), float("inf")])
 def test_an_interval_that_is_no_duration_is_refused(interval: float, make_store: MakeStore, clock: FakeClock) -> None:
     store = make_store("redis-sync")
