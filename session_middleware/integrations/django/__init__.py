@@ -19,8 +19,8 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised without the e
     raise ImportError(
         'session_middleware.integrations.django needs Django: pip install "session-middleware[django]"', name="django"
     ) from exc
-if django.VERSION < (5, 0):  # pragma: no cover
-    raise ImportError("session_middleware.integrations.django needs Django 5.0 or later (the async session API)")
+if django.VERSION < (5, 1):  # pragma: no cover
+    raise ImportError("session_middleware.integrations.django needs Django 5.1 or later (its async session API)")
 
 from .auth import aclose_other_sessions as aclose_other_sessions
 from .auth import aupdate_session_auth_hash as aupdate_session_auth_hash

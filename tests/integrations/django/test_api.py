@@ -48,7 +48,7 @@ def test_a_user_lists_their_own_sessions_without_data(store: Store, new_browser:
     assert {s["id"] for s in listed} == {sid(phone), sid(laptop)}
     assert {s["client"] for s in listed} == {"Phone", "Laptop"}
     assert all(s.get("data") is None for s in listed)
-    one = phone.get(f"{api}/{user.pk}", query_params={"session_id": sid(laptop)})
+    one = phone.get(f"{api}/{user.pk}?session_id={sid(laptop)}")
     assert one.status_code == 200 and one.json()["id"] == sid(laptop)
 
 
