@@ -202,7 +202,6 @@ def _create_indexed(
         keys.sessions,
         tag_suffix(user_tag(user_id)),
         encode(user_id),
-        0,
         len(external),
         *(x for member, last in external for x in (member, repr(last))),
         *record_fields(record),

@@ -181,8 +181,7 @@ return {1, meta[1] or '', 0}
 
 # KEYS: the new tagged session, its user's index.  ARGV: now, ttl_ms, cap ('' for none),
 # the new member, its score, the sessions' key start ("P s:"), "{tag}", the user id,
-# n_dropped, members to drop..., n_external, (member, last request)..., then the record's
-# field, value, ...  Writes the session and indexes it in one step; with a cap, ranks the
+# n_external, (member, last request)..., then the record's field, value, ...  Writes the session and indexes it in one step; with a cap, ranks the
 # user's indexed sessions (and the ``external`` ones: legacy sessions in another slot) by
 # last request and closes the least recently used beyond it. Entries whose session is
 # gone, expired, damaged or another user's are dropped, not counted.
@@ -191,17 +190,14 @@ CREATE_INDEXED = _script(
     "create_indexed",
     """
 local key, index, now = KEYS[1], KEYS[2], tonumber(ARGV[1])
-local n_dropped = tonumber(ARGV[9])
-local at_external = 10 + n_dropped
-local n_external = tonumber(ARGV[at_external])
-local at_fields = at_external + 2 * n_external + 1
+local n_external = tonumber(ARGV[9])
+local at_fields = 10 + 2 * n_external
 if redis.call('EXISTS', key) == 1 then redis.call('DEL', key) end
 each_chunk('HSET', key, ARGV, at_fields, #ARGV, 500)
 redis.call('PEXPIRE', key, ARGV[2])
 index_usable(index)
 redis.call('ZADD', index, ARGV[5], ARGV[4])
 redis.call('ZREMRANGEBYSCORE', index, '-inf', ARGV[1])
-each_chunk('ZREM', index, ARGV, 10, 9 + n_dropped, 500)
 local evicted, external = {}, {}
 if ARGV[3] ~= '' then
   local ranked = {}
@@ -213,7 +209,7 @@ if ARGV[3] ~= '' then
     end
   end
   for j = 1, n_external do
-    local at = at_external + 2 * j - 1
+    local at = 8 + 2 * j
     ranked[#ranked + 1] = {ARGV[at], tonumber(ARGV[at + 1]), 1e15 + j, false}
   end
   local excess = #ranked + 1 - tonumber(ARGV[3])
