@@ -181,10 +181,11 @@ return {1, meta[1] or '', 0}
 
 # KEYS: the new tagged session, its user's index.  ARGV: now, ttl_ms, cap ('' for none),
 # the new member, its score, the sessions' key start ("P s:"), "{tag}", the user id,
-# n_external, (member, last request)..., then the record's field, value, ...  Writes the session and indexes it in one step; with a cap, ranks the
-# user's indexed sessions (and the ``external`` ones: legacy sessions in another slot) by
-# last request and closes the least recently used beyond it. Entries whose session is
-# gone, expired, damaged or another user's are dropped, not counted.
+# n_external, (member, last request)..., then the record's field, value, ...  Writes the
+# session and indexes it in one step; with a cap, ranks the user's indexed sessions (and
+# the ``external`` ones: legacy sessions in another slot) by last request and closes the
+# least recently used beyond it. Entries whose session is gone, expired, damaged or
+# another user's are dropped, not counted.
 # Reply: {evicted members (closed here), external members the caller must close}.
 CREATE_INDEXED = _script(
     "create_indexed",
