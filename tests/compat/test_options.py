@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.datastructures import Secret
 
-from session_middleware import MemoryStore
+from session_middleware import MemoryStore, WSGISessionMiddleware
 from session_middleware._options import HINTS, OPTION_NAMES, STARLETTE_ALIASES, resolve_options
 
 KEY = "options-test-secret-key-0123456789abcdef"
@@ -201,3 +202,20 @@ def test_https_only_false_gives_way_where_browsers_require_secure(
 def test_an_explicit_cookie_secure_false_is_left_for_the_middleware_to_refuse() -> None:
     assert resolve_options((), {"cookie_secure": False, "partitioned": True})["cookie_secure"] is False
     assert resolve_options((), {"https_only": False, "same_site": "lax"})["cookie_secure"] is False
+
+
+def _wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    environ["session"]["seen"] = True
+    start_response("204 No Content", [])
+    return []
+
+
+def test_the_wsgi_middleware_takes_starlettes_conventions_too() -> None:
+    app = WSGISessionMiddleware(_wsgi_app, Secret(KEY), session_cookie="app_session", max_age=None, https_only=True)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://testserver") as client:
+        (header,) = client.get("/").headers.get_list("set-cookie")
+    assert header.startswith("app_session=")
+    attributes = [part.strip().lower() for part in header.split(";")[1:]]
+    assert "secure" in attributes and not any(a.startswith(("max-age", "expires")) for a in attributes)
+    with pytest.raises(TypeError, match="rolling"):
+        WSGISessionMiddleware(_wsgi_app, KEY, rolling=True)
