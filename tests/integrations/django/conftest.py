@@ -50,7 +50,7 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(store_kind: str, request: pytest.FixtureRequest) -> Iterator[Store]:
+def store(store_kind: str, request: pytest.FixtureRequest, runner: asyncio.Runner) -> Iterator[Store]:
     """A fresh store of this test's kind, installed as ``SESSION_MIDDLEWARE["store"]``."""
     made: Store
     if store_kind == "memory":
@@ -63,6 +63,7 @@ def store(store_kind: str, request: pytest.FixtureRequest) -> Iterator[Store]:
     with override_settings(SESSION_MIDDLEWARE={"store": made}):
         yield made
     made.close()
+    runner.run(made.aclose())
 
 
 @pytest.fixture

@@ -354,3 +354,28 @@ def test_a_store_outage_answers_503_and_keeps_the_cookie(memory_store: Store, br
         assert fresh.get("/login/outage").status_code == 503  # the view's own store call (cycle_key)
     assert browser.cookie() == cookie
     assert browser.get("/get/a").json() == {"value": "1"}  # back: nobody was logged out
+
+
+def test_processes_sharing_redis_share_sessions(
+    redis_server: Any, redis_prefix: str, new_browser: NewBrowser, runner: Any
+) -> None:
+    """Two stores on one Redis stand for two server processes: a session opened through
+    one is read, changed and closed through the other."""
+    from session_middleware.stores.redis import RedisStore
+
+    one, two = RedisStore(redis_server.url, prefix=redis_prefix), RedisStore(redis_server.url, prefix=redis_prefix)
+    browser = new_browser()
+    try:
+        with override_settings(SESSION_MIDDLEWARE={"store": one}):
+            browser.get("/login/process-user")
+            browser.get("/set/a/1")
+        with override_settings(SESSION_MIDDLEWARE={"store": two}):
+            assert browser.get("/whoami").json() == {"user": "process-user"}
+            assert browser.get("/get/a").json() == {"value": "1"}
+            browser.get("/logout")
+        with override_settings(SESSION_MIDDLEWARE={"store": one}):
+            assert browser.get("/whoami").json() == {"user": None}
+    finally:
+        for store in (one, two):
+            store.close()
+            runner.run(store.aclose())
