@@ -19,6 +19,8 @@ from flask.json.provider import DefaultJSONProvider
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import session_json_serializer
 
+from ..records import decode_value
+
 #: What Flask's default JSON provider turns into JSON (``date``, ``Decimal``, dataclasses).
 _FLASK_DEFAULT: Callable[[Any], Any] = DefaultJSONProvider.default
 
@@ -63,4 +65,6 @@ class TaggedJSONCodec:
 
     def decode(self, text: str) -> Any:
         """The value ``encode`` wrote, tags turned back into their Python types."""
+        if "{" not in text:
+            return decode_value(text)  # no JSON object, so no tag: the plain (fast) decoder
         return self.serializer.loads(text)

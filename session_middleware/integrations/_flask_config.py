@@ -33,6 +33,15 @@ COOKIE_OPTIONS = {
     "cookie_partitioned": "SESSION_COOKIE_PARTITIONED",
     "cookie_max_age": "PERMANENT_SESSION_LIFETIME",
 }
+#: The settings a request's core depends on: keys, the cookie's name and path, the lifetime.
+CORE_SETTINGS = (
+    "SECRET_KEY",
+    "SECRET_KEY_FALLBACKS",
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_PATH",
+    "APPLICATION_ROOT",
+    "PERMANENT_SESSION_LIFETIME",
+)
 #: Flask-Session's default ``SESSION_KEY_PREFIX`` (also ``RedisStore``'s).
 FLASK_SESSION_PREFIX = "session:"
 #: Where Flask-Session connects when ``SESSION_REDIS`` is not set.

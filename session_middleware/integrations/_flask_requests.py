@@ -97,6 +97,8 @@ class FlaskSessions:
         self._cores: dict[tuple[Any, ...], SessionCore] = {}
         self._lock = threading.Lock()
         self._dispatch: WSGIApplication | None = None
+        #: The config values of the last request and the core they gave.
+        self._last: tuple[tuple[Any, ...], SessionCore | None] | None = None
         if self._secret_key is not None or app.secret_key:
             self.core_for(app)  # check the options now, not on the first request
 
@@ -104,9 +106,18 @@ class FlaskSessions:
 
     def core_for(self, app: Flask) -> SessionCore | None:
         """The core for the app's current keys and cookie name and path; ``None`` without a key."""
+        # Every request asks; the settings it depends on almost never change, so compare
+        # them as they are in the config before working anything out.
+        settings = tuple(app.config.get(name) for name in config.CORE_SETTINGS)
+        last = self._last
+        if last is not None and last[0] == settings:
+            return last[1]
         keys = config.secret_keys(app, self._secret_key)
-        if keys is None:
-            return None
+        core = None if keys is None else self._core(app, keys)
+        self._last = (settings, core)
+        return core
+
+    def _core(self, app: Flask, keys: tuple[str | bytes, ...]) -> SessionCore:
         name, path = config.cookie_name(app, self.overrides), config.cookie_path(app, self.overrides)
         # The previous library's cookies expire after Flask's lifetime: a new one, a new reader.
         key = (keys, name, path, config.lifetime(app) if self.migrate == "flask" else None)
@@ -217,7 +228,13 @@ class FlaskSessions:
         core, status = state.core, response.status_code
         # The environ as the app saw it: a ProxyFix inside the wrapper may have changed the
         # scheme and the peer since the session was loaded.
-        view = from_environ(flask.request.environ) if flask.has_request_context() else state.view
+        view = state.view
+        environ = flask.request.environ if flask.has_request_context() else None
+        if environ is not None and (environ.get("wsgi.url_scheme"), environ.get("REMOTE_ADDR")) != (
+            view.scheme,
+            view.peer,
+        ):
+            view = from_environ(environ)
         flow = core.commit(state.opened, view, status)
         resend = status < 500 and not session.is_new and bool(dict.__len__(session))
         resend = resend and self._resend(app, session, permanent)

@@ -96,5 +96,9 @@ class FlaskSession(TrackedSession, SessionMixin):
         return self._modified_flag
 
     def _is_permanent(self) -> bool:
-        """``permanent``, read without marking the session accessed."""
-        return bool(dict.get(self, "_permanent", self.default_permanent))
+        """``permanent``, read without marking the session accessed (the save reads it)."""
+        accessed = self._accessed
+        try:
+            return bool(self.get("_permanent", self.default_permanent))
+        finally:
+            self._accessed = accessed
