@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import auth
 from django.contrib.auth.models import User
 from django.http import HttpRequest, JsonResponse
+from django.middleware.csrf import get_token
 from django.views.decorators.http import require_GET, require_POST
 
 from session_middleware.integrations.django import SessionStore, close_other_sessions
@@ -20,6 +21,7 @@ def _session(request: HttpRequest) -> SessionStore:
 @require_GET
 def home(request: HttpRequest) -> JsonResponse:
     request.session["visits"] = request.session.get("visits", 0) + 1
+    get_token(request)  # sets the csrftoken cookie: POSTs send its value as X-CSRFToken
     return JsonResponse({"user": _session(request).user, "visits": request.session["visits"]})
 
 

@@ -50,6 +50,14 @@ def scenario(make, run):
 
 
 scenario(Client, lambda response: response)
+
+# A browser's POST passes Django's CSRF check with the token GET / handed out, and only so.
+strict = Client(enforce_csrf_checks=True)
+strict.get("/")
+assert strict.post("/login?name=Eve").status_code == 403
+token = strict.cookies["csrftoken"].value
+assert strict.post("/login?name=Eve", headers={"x-csrftoken": token}).status_code == 200
+
 with asyncio.Runner() as runner:
     scenario(AsyncClient, runner.run)
 print("ok")
