@@ -100,6 +100,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
             )
         super().__init__(get_response)  # type: ignore[arg-type]
         self.is_async = iscoroutinefunction(get_response)
+        get_config()  # a misconfiguration fails when the server starts, not on a request
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:

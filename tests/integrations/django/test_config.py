@@ -134,3 +134,11 @@ def test_messages_kept_in_the_session(store: Store) -> None:
     client.get("/message/hello")
     assert client.get("/messages").json() == {"messages": ["hello"]}
     assert client.get("/messages").json() == {"messages": []}
+
+
+def test_a_misconfiguration_fails_when_the_middleware_is_built() -> None:
+    from session_middleware.integrations.django import SessionMiddleware
+
+    with override_settings(SESSION_MIDDLEWARE={"stor": "memory"}):
+        with pytest.raises(ImproperlyConfigured, match="did you mean 'store'"):
+            SessionMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
