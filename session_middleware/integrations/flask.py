@@ -13,8 +13,9 @@ session_middleware.integrations.flask import Session`` then ``Session(app)``.
 
 :func:`init_app` reads Flask's settings when Flask reads them (the keys and the cookie's
 name on each request, its attributes on each response; see ``_flask_config``), stores
-values in Flask's tagged JSON (``_flask_codec``), and with ``migrate_from="flask"``
-carries Flask's own cookie sessions over (``_flask_migration``). It wraps ``app.wsgi_app``
+values in Flask's tagged JSON (``_flask_codec``), and with ``migrate_from="flask"`` or
+``"flask-session"`` carries Flask's own cookie sessions or Flask-Session's Redis sessions
+over (``_flask_migration``, ``_flask_session_migration``). It wraps ``app.wsgi_app``
 so that the session is loaded before Flask runs (a store failure answers 503 with
 ``Retry-After``), and installs :class:`TrackedSessionInterface`, which saves the session
 where Flask saves its own, in ``save_session``. Outside a real request
@@ -83,7 +84,8 @@ def init_app(app: Flask, **options: Any) -> FlaskSessions:
     ``PERMANENT_SESSION_LIFETIME``, ``SESSION_REFRESH_EACH_REQUEST``, and Flask-Session's
     ``SESSION_TYPE``, ``SESSION_REDIS``, ``SESSION_KEY_PREFIX``, ``SESSION_PERMANENT``.
     Keyword options (the middleware's, see the configuration reference) win over the
-    config. ``migrate_from="flask"`` carries Flask's own cookie sessions over.
+    config. ``migrate_from="flask"`` carries Flask's own cookie sessions over,
+    ``migrate_from="flask-session"`` Flask-Session's Redis sessions (see docs/migrating.md).
 
     :returns: the installed :class:`FlaskSessions`, also ``app.extensions["session_middleware"]``.
     :raises RuntimeError: if called twice for one app.
