@@ -12,7 +12,6 @@ from types import FrameType
 from typing import Any
 
 from session_middleware import MemoryStore, Store
-from session_middleware._failure_log import StoreFailureLog
 from session_middleware.api import (
     ApiError,
     ApiResponse,
@@ -58,7 +57,8 @@ class Service:
         self.api = api
         self.ready_timeout = ready_timeout
         self.document = openapi_document(ready_timeout)
-        self.store_failures = StoreFailureLog(logger)
+        # The API's own rate-limited log of store failures: one outage, one line per burst.
+        self.store_failures = api.core.failures
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
