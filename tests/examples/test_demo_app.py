@@ -221,6 +221,19 @@ def test_the_devices_page_shows_the_users_own_sign_ins_and_sign_outs_from_on_eve
     run(scenario)
 
 
+def test_a_device_signed_out_through_the_api_shows_in_the_activity() -> None:
+    async def scenario(browser: Callable[[], httpx.AsyncClient]) -> None:
+        laptop, phone = browser(), browser()
+        await sign_in(laptop, "Ada")
+        await sign_in(phone, "Ada")
+        phone_id = devices_card((await phone.get("/devices")).text)["current"]
+        assert (await laptop.delete(f"/sessions/ada?session_id={phone_id}")).status_code == 204
+        rows = activity((await laptop.get("/devices")).text)
+        assert [row[1] for row in rows] == ["Signed out from another device", "Signed in", "Signed in"]
+
+    run(scenario)
+
+
 def test_the_activity_list_is_bounded_and_escapes_what_clients_send() -> None:
     async def scenario(browser: Callable[[], httpx.AsyncClient]) -> None:
         client = browser()
