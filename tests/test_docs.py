@@ -220,7 +220,7 @@ def anchors(path: Path) -> set[str]:
 
 #: Pages written alongside their own code (the benchmark results, say): a link to one of
 #: them may precede it. Every other link must resolve, and anchors are checked once a page exists.
-MAY_FOLLOW = frozenset({"rest-api.md", "stores.md", "testing.md", "benchmarks.md", "django.md", "migrating.md"})
+MAY_FOLLOW = frozenset({"rest-api.md", "stores.md", "testing.md", "benchmarks.md"})
 
 
 @pytest.mark.parametrize("path", doc_files(), ids=lambda p: str(p.relative_to(ROOT)))
