@@ -26,7 +26,7 @@ PROJECT_URL = "https://github.com/session-middleware/session-middleware"
 PUBLISHED_EXTRAS = {"redis", "server", "client", "testing", "django", "flask"}
 _NOT_SOURCE = shutil.ignore_patterns(
     ".git",
-    ".venv",
+    ".venv*",
     ".mypy_cache",
     ".ruff_cache",
     ".pytest_cache",
