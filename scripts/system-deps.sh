@@ -64,11 +64,18 @@ if ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 
-echo "Installing missing system packages: $packages" >&2
+echo "Installing missing system packages with apt-get (a minute or two): $packages" >&2
+# apt-get's chatter goes to a log, shown only when it fails.
+log=$(mktemp)
 # shellcheck disable=SC2086 # word splitting wanted: "sudo -n" and the package list
-$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null >&2
-# shellcheck disable=SC2086
-$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages </dev/null >&2
+if ! { $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages; } </dev/null >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    rm -f "$log"
+    echo "apt-get could not install: $packages (its last lines are above). Install them by hand." >&2
+    exit 1
+fi
+rm -f "$log"
 
 still=$(missing "$@" | tr '\n' ' ' | sed 's/ *$//')
 if [ -n "$still" ]; then

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "system-deps.sh"
 SH = shutil.which("sh") or "/bin/sh"
-TOOLS = ("mktemp", "rm", "tr", "sed", "env", "cat", "touch", "chmod", "mkdir")
+TOOLS = ("mktemp", "rm", "tr", "sed", "env", "cat", "touch", "chmod", "mkdir", "tail")
 # What each Debian package provides, for the fake apt-get.
 PROVIDES = {"redis-server": ["redis-server"], "redis-tools": ["redis-cli"], "make": ["make"]}
 
@@ -49,7 +49,7 @@ class Machine:
         elif sudo == "password":
             fake(self.bin / "sudo", 'echo "sudo: a password is required" >&2; exit 1')
 
-    def apt(self, *, installs: bool = True) -> None:
+    def apt(self, *, installs: bool = True, fails: bool = False) -> None:
         provides = " ".join(f"{pkg}) names='{' '.join(PROVIDES.get(pkg, []))}' ;;" for pkg in PROVIDES)
         chromium = f'chromium) touch "{self.chromium}"; chmod +x "{self.chromium}"; names="" ;;'
         install = f"""
@@ -62,7 +62,8 @@ class Machine:
         fake(
             self.bin / "apt-get",
             f'echo "DEBIAN_FRONTEND=$DEBIAN_FRONTEND $*" >> "{self.log}"\n'
-            f'if [ "$1" = install ]; then shift; while [ "${{1#-}}" != "$1" ]; do shift; done; '
+            + ('echo "E: Unable to locate package chromium"; exit 100\n' if fails else "")
+            + f'if [ "$1" = install ]; then shift; while [ "${{1#-}}" != "$1" ]; do shift; done; '
             f"{install if installs else ':'}\nfi",
         )
 
@@ -139,6 +140,27 @@ def test_an_install_that_does_not_provide_the_binary_is_an_error(machine: Machin
     result = machine.run("redis")
     assert result.returncode == 1
     assert "Still missing after apt-get install: redis-server redis-tools" in result.stderr
+
+
+def test_a_failing_apt_get_shows_its_last_lines_and_stops(machine: Machine) -> None:
+    machine.user(0)
+    machine.apt(fails=True)
+    result = machine.run("chromium")
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert "E: Unable to locate package chromium" in lines
+    assert lines[-1].startswith("apt-get could not install: chromium")
+    assert len(machine.apt_calls()) == 1  # update failed: install was not attempted
+
+
+def test_a_quiet_install_prints_one_line_of_its_own(machine: Machine) -> None:
+    machine.user(0)
+    machine.apt()
+    result = machine.run("redis")
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        "Installing missing system packages with apt-get (a minute or two): redis-server redis-tools"
+    ]
 
 
 def test_without_apt_get_it_says_what_to_install(machine: Machine) -> None:
