@@ -4,9 +4,10 @@ When the store goes down, every request fails the same way; a line each would be
 thousands of identical lines a minute, burying everything else. The first failure of a
 burst is logged at once, the following ones within ``interval`` are only counted, and
 one summary line reports them when the next failure arrives after the interval (or on
-:meth:`StoreFailureLog.flush`, at shutdown). Lines name the error's class, the operation
-and the session's short hash: never a raw id, never session data, never the error's text
-(a backend's message may quote what it was sent). Tracebacks go to DEBUG.
+:meth:`StoreFailureLog.flush`, at shutdown). Lines name the error's class (and the
+backend error's behind a ``StoreError``), the operation and the session's short hash: never
+a raw id, never session data, never the error's text (a backend's message may quote what it
+was sent). Tracebacks go to DEBUG.
 """
 
 from __future__ import annotations
