@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from .core import Opened, SessionCore, SessionOptions, Unavailable
+from .core import CookieState, Opened, SessionCore, SessionOptions, Unavailable
 from .events import aemit
 from .exceptions import StoreError
 from .mount import mount_asgi
-from .ops import arun_flow
 from .request import RequestView, from_scope
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,13 +31,17 @@ class SessionMiddleware:
             return
         core = self.core
         view = from_scope(scope)
-        try:
-            opened = await arun_flow(core.load(view), core.store)
-        except StoreError as error:
-            await _unavailable(core, view, send, error)
-            return
+        opened = core.begin(view)
+        if type(opened) is CookieState:
+            try:
+                record = await opened.load.arun(core.store)  # type: ignore[union-attr]
+            except StoreError as error:
+                await _unavailable(core, view, send, error)
+                return
+            opened = core.opened(view, opened, record)
+        assert type(opened) is Opened
         scope["session"] = opened.session
-        if view.is_websocket:
+        if scope["type"] == "websocket":
             try:
                 await self.app(scope, receive, send)
             finally:
@@ -68,7 +71,7 @@ class _Responder:
             flow = core.commit(self.opened, self.view, message["status"])
             if flow is not None:
                 try:
-                    committed = await arun_flow(flow, core.store)
+                    committed = await core.performer.arun(flow)
                 except StoreError as error:
                     self.suppressed = True
                     failure = core.unavailable("saving a session", error, self.view, self.opened.session)
@@ -77,11 +80,11 @@ class _Responder:
                 set_cookie = committed.set_cookie
                 for event in committed.events:
                     await aemit(core.on_event, event)
-            if set_cookie is not None or self.opened.session.accessed:
-                headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())]
-                changed = core.response_headers(headers, set_cookie, self.opened.session.accessed)
+            accessed = self.opened.session.accessed
+            if set_cookie is not None or accessed:
+                changed = core.response_headers_raw(message.get("headers", ()), set_cookie, accessed)
                 if changed is not None:
-                    message["headers"] = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in changed]
+                    message["headers"] = changed
         await self.downstream(message)
 
 
@@ -91,7 +94,7 @@ async def _commit_websocket(core: SessionCore, opened: Opened, view: RequestView
     if flow is None:
         return
     try:
-        committed = await arun_flow(flow, core.store)
+        committed = await core.performer.arun(flow)
     except StoreError as error:
         await aemit(core.on_event, core.unavailable("saving a websocket's session", error, view, opened.session).event)
         return

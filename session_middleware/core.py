@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any, Literal, NamedTuple, Required, TypedDict
 
 from ._failure_log import StoreFailureLog
@@ -47,11 +48,11 @@ from .cookies import (
 from .events import CloseReason, EventHook, EventKind, SessionEvent
 from .exceptions import StoreError
 from .migration import LegacyCookie, legacy_reader
-from .ops import Create, Delete, Flow, Load, SaveChanges
+from .ops import Create, Delete, Flow, Load, Performer, SaveChanges
 from .policy import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, RETRY_AFTER_SECONDS, Policy
 from .records import SessionRecord, id_hash
 from .request import RequestView
-from .session import Action, Outcome, Session
+from .session import NOTHING, Action, Outcome, Session
 from .signing import HOW_TO_MAKE_A_KEY, CookieSigner, normalize_secret_keys
 from .stores.base import Clock, Store
 from .stores.memory import MemoryStore
@@ -106,6 +107,9 @@ class CookieState(NamedTuple):
     stale: bool = False
     #: The cookie was signed with the newest key (else re-signed on the next write).
     current_key: bool = True
+    #: The store operation that loads this cookie's session (built once: remembered
+    #: cookies carry it, so a browser's repeat request allocates nothing to load).
+    load: Load | None = None
 
 
 NO_COOKIE = CookieState()
@@ -187,6 +191,8 @@ class SessionCore:
             if clock is not None and store.clock is not clock:
                 raise ValueError("pass clock= to your store; the middleware uses the store's clock")
         self.store: Store = store if store is not None else MemoryStore(clock=clock or time.time)
+        #: Runs this core's flows on its store (``performer.run`` / ``performer.arun``).
+        self.performer = Performer(self.store)
         self.policy = Policy.make(
             idle_timeout=opts.get("idle_timeout", DEFAULT_IDLE_TIMEOUT),
             absolute_timeout=opts.get("absolute_timeout", DEFAULT_ABSOLUTE_TIMEOUT),
@@ -212,6 +218,12 @@ class SessionCore:
         self.id_header = _check_id_header(opts.get("id_header"))
         #: The lower-case name of ``id_header``, as views look it up.
         self.id_header_key = None if self.id_header is None else self.id_header.lower()
+        #: The cookie alone decides (the common configuration): a shortcut in read_credentials.
+        self._cookie_only = (
+            self.cookies.path == "/"
+            and (self.cookies.max_age is None or self.cookies.max_age > 0)
+            and self.id_header is None
+        )
         self.session_class = session_class
         #: Reads another library's cookie sessions (``migrate_from``), so switching logs nobody out.
         self.legacy: LegacyCookie | None = legacy_reader(
@@ -290,7 +302,7 @@ class SessionCore:
         if found is None:
             logger.debug("session cookie with a bad signature ignored")
             return BAD_COOKIE
-        state = CookieState(found.session_id, current_key=found.current_key)
+        state = self._verified(found.session_id, found.current_key)
         if len(header) <= COOKIE_MEMO_MAX_HEADER:
             if len(self._cookie_memo) >= COOKIE_MEMO_SIZE:
                 self._cookie_memo.clear()
@@ -303,6 +315,8 @@ class SessionCore:
 
         A request outside ``cookie_path`` never carries our cookie, so a cookie of that
         name there belongs to another app: it is neither read nor cleared."""
+        if self._cookie_only:
+            return self.read_cookie(view.cookie)
         cookies = self.cookies
         if cookies.path != "/" and not path_matches(view.root_path + view.path, cookies.path):
             return NO_COOKIE
@@ -315,25 +329,47 @@ class SessionCore:
         if verified is None:
             logger.debug("session id header with a bad signature ignored")
             return BAD_COOKIE
-        return CookieState(verified.session_id, current_key=verified.current_key)
+        return self._verified(verified.session_id, verified.current_key)
+
+    def _verified(self, session_id: str, current_key: bool) -> CookieState:
+        load = Load(session_id, touch_interval=self.policy.touch_interval)
+        return CookieState(session_id, current_key=current_key, load=load)
 
     # -- step 2: the session ---------------------------------------------------------
 
-    def load(self, view: RequestView) -> Flow[Opened]:
-        """The request's session: at most one store operation (load, touch when due)."""
+    def begin(self, view: RequestView) -> Opened | CookieState:
+        """The request's session when no store call is needed (no cookie, a bad one, a
+        carried-over one), else the verified cookie: perform its ``load`` and pass the
+        record to :meth:`opened`.
+
+        Adapters call it directly, so a request without a session cookie runs no flow."""
         cookie = self.read_credentials(view)
-        record = None
+        if cookie.load is not None:
+            return cookie
         if cookie.stale and self.legacy is not None:
             carried = self._carry_over(view)
             if carried is not None:
                 return carried
-        if cookie.session_id is not None:
-            record = yield Load(cookie.session_id, touch_interval=self.policy.touch_interval)
-            if record is None:
-                logger.debug("session %s is gone; starting a new one", id_hash(cookie.session_id))
-                cookie = BAD_COOKIE
-        now = record.last_request if record is not None else self.store.clock()
-        return Opened(self.session_class(record, now=now, origin=lambda: self.origin(view)), cookie)
+        return Opened(self.session_class(None, self.store.clock(), partial(self.origin, view)), cookie)
+
+    def opened(self, view: RequestView, cookie: CookieState, record: SessionRecord | None) -> Opened:
+        """The request's session once its :class:`Load` answered ``record``: a cookie whose
+        session is gone is stale, and the request starts a new session."""
+        if record is None:
+            logger.debug("session %s is gone; starting a new one", id_hash(cookie.session_id or ""))
+            return Opened(
+                self.session_class(None, now=self.store.clock(), origin=partial(self.origin, view)), BAD_COOKIE
+            )
+        return Opened(self.session_class(record, now=record.last_request, origin=partial(self.origin, view)), cookie)
+
+    def load(self, view: RequestView) -> Flow[Opened]:
+        """:meth:`begin` and :meth:`opened` as one flow: at most one store operation."""
+        start = self.begin(view)
+        if isinstance(start, CookieState):
+            assert start.load is not None
+            record = yield start.load
+            return self.opened(view, start, record)
+        return start
 
     def _carry_over(self, view: RequestView) -> Opened | None:
         """A new session with the data of another library's valid session cookie, if the
@@ -365,9 +401,9 @@ class SessionCore:
         """
         if status is not None and status >= 500:
             return None  # the app failed: what it did to the session is not kept
-        outcome = opened.session.outcome(can_issue_id=status is not None)
-        if not outcome.needs_commit and not opened.cookie.stale:
-            return None
+        outcome = opened.session.outcome(status is not None)
+        if outcome is NOTHING and not opened.cookie.stale:
+            return None  # (NOTHING is the only outcome without needs_commit)
         return self._commit_flow(outcome, opened.cookie, view)
 
     def _commit_flow(self, outcome: Outcome, cookie: CookieState, view: RequestView) -> Flow[Committed]:
@@ -456,6 +492,28 @@ class SessionCore:
                 vary = merge_vary(vary, name)
         kept = [(n, v) for n, v in headers if n.lower() not in drop]
         return [*kept, *extra, ("Vary", vary)]
+
+    def response_headers_raw(
+        self, raw: Iterable[tuple[bytes, bytes]], set_cookie_value: str | None, accessed: bool
+    ) -> list[tuple[bytes, bytes]] | None:
+        """:meth:`response_headers` for ASGI's byte pairs. The common case, a response whose
+        session was only read, merges ``Vary`` without decoding every header."""
+        if set_cookie_value is None:
+            if not accessed:
+                return None
+            kept: list[tuple[bytes, bytes]] = []
+            vary: list[str] = []
+            for name, value in raw:
+                if name.lower() == b"vary":
+                    vary.append(value.decode("latin-1"))
+                else:
+                    kept.append((name, value))
+            kept.append((b"vary", merge_vary(", ".join(vary)).encode("latin-1")))
+            return kept
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+        changed = self.response_headers(headers, set_cookie_value, accessed)
+        assert changed is not None
+        return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in changed]
 
     # -- store failures --------------------------------------------------------------------
 

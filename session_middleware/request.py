@@ -8,7 +8,7 @@ WSGI (:func:`from_environ`), and Flask through WSGI.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -43,16 +43,18 @@ class RequestView:
     :param root_path: where the app is mounted.
     :param query_string: undecoded.
     :param peer: the socket peer's address, if known.
-    :param cookie: the ``Cookie`` header, read eagerly: every request needs it.
-    :param load_headers: builds the whole header mapping, called at most once and only
-        when something needs more than the cookie (a new session's origin, the REST API).
+    :param cookie: the ``Cookie`` header.
+    :param headers: every header by lower-case name.
+
+    Adapters build the views of :func:`from_scope` and :func:`from_environ`, which read the
+    cookie at once (every request needs it) and everything else from the scope or environ
+    only when asked: most requests never need more.
     """
 
-    __slots__ = ("method", "scheme", "path", "root_path", "query_string", "peer", "cookie", "_load", "_headers")
+    __slots__ = ("_method", "_scheme", "_path", "_root_path", "_query_string", "_peer", "cookie", "_headers")
 
     def __init__(
         self,
-        *,
         method: str,
         scheme: str,
         path: str,
@@ -60,23 +62,43 @@ class RequestView:
         query_string: bytes = b"",
         peer: str | None = None,
         cookie: str | None = None,
-        load_headers: Callable[[], Headers] | None = None,
         headers: Headers | None = None,
     ) -> None:
-        self.method = method
-        self.scheme = scheme
-        self.path = path
-        self.root_path = root_path
-        self.query_string = query_string
-        self.peer = peer
+        self._method = method
+        self._scheme = scheme
+        self._path = path
+        self._root_path = root_path
+        self._query_string = query_string
+        self._peer = peer
         self.cookie = cookie
-        self._load = load_headers
-        self._headers = headers
+        self._headers = _NO_HEADERS if headers is None else headers
+
+    @property
+    def method(self) -> str:
+        return self._method
+
+    @property
+    def scheme(self) -> str:
+        return self._scheme
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def root_path(self) -> str:
+        return self._root_path
+
+    @property
+    def query_string(self) -> bytes:
+        return self._query_string
+
+    @property
+    def peer(self) -> str | None:
+        return self._peer
 
     @property
     def headers(self) -> Headers:
-        if self._headers is None:
-            self._headers = self._load() if self._load is not None else MappingProxyType({})
         return self._headers
 
     @property
@@ -93,35 +115,69 @@ class RequestView:
         return self.headers.get(name)
 
 
+_NO_HEADERS: Headers = MappingProxyType({})
+
 # -- ASGI --------------------------------------------------------------------------------
+
+
+class _ScopeView(RequestView):
+    """An ASGI scope seen as a :class:`RequestView`, read when asked."""
+
+    __slots__ = ("_scope",)
+
+    def __init__(self, scope: Scope, cookie: str | None) -> None:
+        self._scope = scope
+        self.cookie = cookie
+        self._headers = None  # type: ignore[assignment]
+
+    @property
+    def method(self) -> str:
+        scope = self._scope
+        return "WEBSOCKET" if scope["type"] == "websocket" else str(scope.get("method", "GET")).upper()
+
+    @property
+    def scheme(self) -> str:
+        scope = self._scope
+        return scope.get("scheme") or ("ws" if scope["type"] == "websocket" else "http")  # optional in ASGI
+
+    @property
+    def root_path(self) -> str:
+        return self._scope.get("root_path", "")  # type: ignore[no-any-return]
+
+    @property
+    def path(self) -> str:
+        path: str = self._scope["path"]
+        root_path = self.root_path
+        # ASGI servers and Starlette's Mount keep root_path inside path; others do not.
+        if root_path and (path == root_path or path.startswith(root_path + "/")):
+            return path[len(root_path) :]
+        return path
+
+    @property
+    def query_string(self) -> bytes:
+        return self._scope.get("query_string", b"")  # type: ignore[no-any-return]
+
+    @property
+    def peer(self) -> str | None:
+        client = self._scope.get("client")
+        return client[0] if client else None
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            raw = self._scope["headers"]
+            self._headers = header_map((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
+        return self._headers
 
 
 def from_scope(scope: Scope) -> RequestView:
     """The view of an ASGI ``http`` or ``websocket`` scope."""
-    raw = scope["headers"]
     cookie = None
-    for key, value in raw:
+    for key, value in scope["headers"]:
         if key == b"cookie":
             text = value.decode("latin-1")
             cookie = text if cookie is None else f"{cookie}; {text}"  # HTTP/2 may split cookies
-    root_path: str = scope.get("root_path", "")
-    path: str = scope["path"]
-    # ASGI servers and Starlette's Mount keep root_path inside path; others do not.
-    if root_path and (path == root_path or path.startswith(root_path + "/")):
-        path = path[len(root_path) :]
-    client = scope.get("client")
-    websocket = scope["type"] == "websocket"
-    scheme = scope.get("scheme") or ("ws" if websocket else "http")  # "scheme" is optional in ASGI
-    return RequestView(
-        method="WEBSOCKET" if websocket else scope.get("method", "GET").upper(),
-        scheme=scheme,
-        path=path,
-        root_path=root_path,
-        query_string=scope.get("query_string", b""),
-        peer=client[0] if client else None,
-        cookie=cookie,
-        load_headers=lambda: header_map((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw),
-    )
+    return _ScopeView(scope, cookie)
 
 
 # -- WSGI --------------------------------------------------------------------------------
@@ -135,21 +191,55 @@ def _environ_headers(environ: WSGIEnvironment) -> Headers:
 
 def unwsgi(value: str) -> str:
     """A PEP 3333 "bytes as latin-1" string back to text, decoded as UTF-8 like ASGI servers do."""
+    if value.isascii():
+        return value
     try:
         return value.encode("latin-1").decode("utf-8", "replace")
     except UnicodeEncodeError:
         return value  # the server already decoded it
 
 
+class _EnvironView(RequestView):
+    """A WSGI environ seen as a :class:`RequestView`, read when asked."""
+
+    __slots__ = ("_environ",)
+
+    def __init__(self, environ: WSGIEnvironment) -> None:
+        self._environ = environ
+        self.cookie = environ.get("HTTP_COOKIE")
+        self._headers = None  # type: ignore[assignment]
+
+    @property
+    def method(self) -> str:
+        return str(self._environ.get("REQUEST_METHOD", "GET")).upper()
+
+    @property
+    def scheme(self) -> str:
+        return self._environ.get("wsgi.url_scheme", "http")  # type: ignore[no-any-return]
+
+    @property
+    def path(self) -> str:
+        return unwsgi(self._environ.get("PATH_INFO", ""))
+
+    @property
+    def root_path(self) -> str:
+        return unwsgi(self._environ.get("SCRIPT_NAME", ""))
+
+    @property
+    def query_string(self) -> bytes:
+        return str(self._environ.get("QUERY_STRING", "")).encode("latin-1", "replace")
+
+    @property
+    def peer(self) -> str | None:
+        return self._environ.get("REMOTE_ADDR")
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = _environ_headers(self._environ)
+        return self._headers
+
+
 def from_environ(environ: WSGIEnvironment) -> RequestView:
     """The view of a WSGI request."""
-    return RequestView(
-        method=environ.get("REQUEST_METHOD", "GET").upper(),
-        scheme=environ.get("wsgi.url_scheme", "http"),
-        path=unwsgi(environ.get("PATH_INFO", "")),
-        root_path=unwsgi(environ.get("SCRIPT_NAME", "")),
-        query_string=environ.get("QUERY_STRING", "").encode("latin-1", "replace"),
-        peer=environ.get("REMOTE_ADDR"),
-        cookie=environ.get("HTTP_COOKIE"),
-        load_headers=lambda: _environ_headers(environ),
-    )
+    return _EnvironView(environ)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import enum
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple, Protocol
@@ -89,6 +89,11 @@ class Outcome(NamedTuple):
         return self.action is not Action.NONE or self.closed is not None
 
 
+#: The outcome of most requests: nothing to write (a constant, so it costs no allocation).
+NOTHING = Outcome(Action.NONE)
+_UNCHANGED = DataChanges()
+
+
 def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC)
 
@@ -108,19 +113,42 @@ class Session(dict[str, Any]):
     #: Encodes values for the store; a framework integration may use its own (Flask's tags).
     codec: ClassVar[ValueCodec] = JSONCodec()
 
+    # Built on every request: slots make it cheaper to build and smaller.
+    __slots__ = (
+        "_pending",
+        "_record",
+        "_loaded",
+        "_now",
+        "_origin",
+        "_id",
+        "_user",
+        "_written",
+        "_handed",
+        "_removed",
+        "_cleared",
+        "_accessed",
+        "_closed",
+        "_regenerate",
+        "_logged_in",
+    )
+
     def __init__(
         self,
         record: SessionRecord | None,
-        *,
         now: float,
         origin: Callable[[], tuple[str, str]],
         data: Mapping[str, Any] | None = None,
     ) -> None:
         """``record`` is the loaded session (``None``: a new one, optionally starting
         with ``data``, say a session carried over from another library's cookie)."""
-        decode = self.codec.decode
         loaded = record.data if record is not None else _NO_DATA
-        super().__init__({key: decode(text) for key, text in loaded.items()})
+        # Values stay in their stored JSON form until read, so a request that reads one
+        # key of a large session pays for that key alone: ``_pending`` holds the keys whose
+        # value in the dict is still that JSON text. Every way to read a value decodes it
+        # first; ``_materialize`` decodes them all for the views (items, values, copy...).
+        if loaded:
+            dict.__init__(self, loaded)
+        self._pending: set[str] = set(loaded) if loaded else set()
         self._record = record
         self._loaded = loaded
         self._now = now
@@ -129,6 +157,8 @@ class Session(dict[str, Any]):
         self._user: Mapping[str, Any] | None = None if record is None else record.user
         #: Keys set in this request, with their final JSON text when they cannot change in place.
         self._written: dict[str, str | None] = {}
+        #: Keys whose decoded value can change in place (a list or dict the app was given).
+        self._handed: dict[str, None] = {}
         self._removed = False
         self._cleared = False
         self._accessed = False
@@ -139,15 +169,36 @@ class Session(dict[str, Any]):
             self.update(data)
             self._accessed = False
 
+    def _decoded(self, key: str) -> Any:
+        """The value of ``key`` (which is present), decoding it on its first read."""
+        value = dict.__getitem__(self, key)
+        if key in self._pending:
+            self._pending.discard(key)
+            value = self.codec.decode(value)
+            dict.__setitem__(self, key, value)
+            if type(value) not in _SCALARS:
+                self._handed[key] = None
+        return value
+
+    def _materialize(self) -> None:
+        """Decode every value still in its stored form (before a view of all of them)."""
+        for key in list(self._pending):
+            self._decoded(key)
+
     # -- reading: every way in marks the session accessed -------------------------------
 
     def __getitem__(self, key: str) -> Any:
         self._accessed = True
-        return dict.__getitem__(self, key)
+        return self._decoded(key)
 
     def get(self, key: str, default: Any = None) -> Any:
         self._accessed = True
-        return dict.get(self, key, default)
+        return self._decoded(key) if dict.__contains__(self, key) else default
+
+    def peek(self, key: str, default: Any = None) -> Any:
+        """``get`` without counting as an access: for integrations that read their own
+        bookkeeping keys (Flask's ``_permanent``) without making the response vary."""
+        return self._decoded(key) if dict.__contains__(self, key) else default
 
     def __contains__(self, key: object) -> bool:
         self._accessed = True
@@ -167,27 +218,29 @@ class Session(dict[str, Any]):
 
     def values(self) -> Any:
         self._accessed = True
+        self._materialize()
         return dict.values(self)
 
     def items(self) -> Any:
         self._accessed = True
+        self._materialize()
         return dict.items(self)
 
     def copy(self) -> dict[str, Any]:
         """A plain ``dict`` with the same values (as ``dict.copy`` gives a subclass)."""
         self._accessed = True
+        self._materialize()
         return dict(dict.items(self))
 
     def __or__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
-        self._accessed = True
-        return dict(dict.items(self)) | other  # type: ignore[no-any-return]
+        return self.copy() | other  # type: ignore[no-any-return]
 
     def __ror__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
-        self._accessed = True
-        return other | dict(dict.items(self))  # type: ignore[no-any-return]
+        return other | self.copy()  # type: ignore[no-any-return]
 
     def __eq__(self, other: object) -> bool:
         self._accessed = True
+        self._materialize()
         return dict.__eq__(self, other)
 
     __hash__ = None
@@ -197,12 +250,15 @@ class Session(dict[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         text = self.codec.encode(key, value)  # fail here, naming the key, not at the end of the request
         dict.__setitem__(self, key, value)
+        self._pending.discard(key)
         self._written[key] = text if type(value) in _SCALARS else None
         self._accessed = True
 
     def __delitem__(self, key: str) -> None:
         dict.__delitem__(self, key)
+        self._pending.discard(key)
         self._written.pop(key, None)
+        self._handed.pop(key, None)
         self._removed = self._accessed = True
 
     def setdefault(self, key: str, default: Any = None) -> Any:
@@ -216,14 +272,16 @@ class Session(dict[str, Any]):
             if default is _MISSING:
                 raise KeyError(key)
             return default
-        value = dict.__getitem__(self, key)
+        value = self._decoded(key)
         del self[key]
         return value
 
     def popitem(self) -> tuple[str, Any]:
         self._accessed = True
+        self._materialize()
         key, value = dict.popitem(self)
         self._written.pop(key, None)
+        self._handed.pop(key, None)
         self._removed = True
         return key, value
 
@@ -238,7 +296,9 @@ class Session(dict[str, Any]):
 
     def clear(self) -> None:
         dict.clear(self)
+        self._pending.clear()
         self._written.clear()
+        self._handed.clear()
         self._cleared = self._accessed = True
 
     def __repr__(self) -> str:
@@ -246,10 +306,10 @@ class Session(dict[str, Any]):
         return f"<Session user_id={self.user_id!r} keys={dict.__len__(self)} new={self.is_new}>"
 
     def __copy__(self) -> dict[str, Any]:
-        return dict(dict.items(self))
+        return self.copy()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
-        return copy.deepcopy(dict(dict.items(self)), memo)
+        return copy.deepcopy(self.copy(), memo)
 
     def __reduce__(self) -> Any:
         raise TypeError("a Session cannot be pickled; copy its data with dict(session)")
@@ -260,6 +320,15 @@ class Session(dict[str, Any]):
     def accessed(self) -> bool:
         """The app read or wrote the data (its response depends on the session)."""
         return self._accessed
+
+    @accessed.setter
+    def accessed(self, value: bool) -> None:
+        self._accessed = bool(value)
+
+    def mark_accessed(self) -> None:
+        """Count the session as accessed: Starlette's ``request.session`` calls it, since a
+        page that shows there is no session depends on the cookie as much as one that reads it."""
+        self._accessed = True
 
     @property
     def modified(self) -> bool:
@@ -332,7 +401,9 @@ class Session(dict[str, Any]):
         self._record = None
         self._loaded = _NO_DATA
         dict.clear(self)
+        self._pending.clear()
         self._written.clear()
+        self._handed.clear()
         self._user = None
         self._id = None
         self._regenerate = self._cleared = self._removed = self._logged_in = False
@@ -343,18 +414,23 @@ class Session(dict[str, Any]):
         self._id = None
         self._regenerate = self._record is not None
 
-    def outcome(self, *, can_issue_id: bool = True) -> Outcome:
+    def outcome(self, can_issue_id: bool = True) -> Outcome:
         """What this request did, for the core to commit.
 
         :param can_issue_id: False where no cookie can be sent (a websocket): nothing is
             created or moved to a new id there; data changes are still saved.
         """
         record = self._record
+        if record is not None:
+            if not (self._written or self._handed or self._removed or self._cleared or self._regenerate):
+                return NOTHING  # most requests: a loaded session read, or not looked at
+        elif not dict.__len__(self) and self._user is None and self._closed is None:
+            return NOTHING  # a new session left empty
         has_data = bool(dict.__len__(self))
         if record is None:
             if (has_data or self._user is not None) and can_issue_id:
                 return Outcome(Action.CREATE, None, self._closed, self.id, self._user, self._data())
-            return Outcome(Action.NONE, None, self._closed)
+            return NOTHING if self._closed is None else Outcome(Action.NONE, None, self._closed)
         if not has_data and self._user is None and (self._cleared or self._removed):
             return Outcome(Action.FORGET, record.id)  # an anonymous session emptied: forget it
         if self._regenerate and can_issue_id:
@@ -362,10 +438,12 @@ class Session(dict[str, Any]):
             return Outcome(action, record.id, None, self.id, self._user, self._data(), record=record)
         changes = self._changes()
         if not changes:
-            return Outcome(Action.NONE, record.id)
+            return NOTHING
         return Outcome(Action.SAVE, record.id, changes=changes, record=record)
 
     def _encoded(self, key: str, value: Any) -> str:
+        if key in self._pending:
+            return value  # type: ignore[no-any-return]  # still the stored JSON text
         text = self._written.get(key)
         return text if text is not None else self.codec.encode(key, value)
 
@@ -374,21 +452,16 @@ class Session(dict[str, Any]):
         return {key: self._encoded(key, value) for key, value in dict.items(self)}
 
     def _changes(self) -> DataChanges:
-        """What this request changed in the data, per key."""
-        loaded = self._loaded
-        current: Iterable[tuple[str, Any]]
+        """What this request changed in the data, per key: the keys it set, and the lists
+        and dicts it was given (they may have changed in place), compared as JSON."""
         if self._cleared:
             return DataChanges(updated=self._data(), clear=True)
-        if self._accessed:
-            # Any value the app could reach may have changed in place: compare its JSON.
-            current = ((k, v) for k, v in dict.items(self) if k in self._written or type(v) not in _SCALARS)
-        elif self._written:
-            current = ((k, dict.__getitem__(self, k)) for k in self._written)
-        else:
-            return DataChanges()
+        if not (self._written or self._handed or self._removed):
+            return _UNCHANGED
+        loaded = self._loaded
         updated = {}
-        for key, value in current:
-            text = self._encoded(key, value)
+        for key in (*self._written, *self._handed):
+            text = self._encoded(key, dict.__getitem__(self, key))
             if loaded.get(key) != text:
                 updated[key] = text
         removed = frozenset(loaded.keys() - dict.keys(self)) if self._removed else frozenset()

@@ -6,11 +6,10 @@ from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Unpack
 
-from .core import Opened, SessionCore, SessionOptions
+from .core import CookieState, Opened, SessionCore, SessionOptions
 from .events import emit
 from .exceptions import StoreError
 from .mount import mount_wsgi
-from .ops import run_flow
 from .request import RequestView, from_environ
 
 if TYPE_CHECKING:
@@ -33,13 +32,17 @@ class WSGISessionMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         core = self.core
         view = from_environ(environ)
-        try:
-            opened = run_flow(core.load(view), core.store)
-        except StoreError as error:
-            failure = core.unavailable("loading a session", error, view)
-            start_response(_status_line(failure.status), failure.headers)
-            emit(core.on_event, failure.event)
-            return [failure.body]
+        opened = core.begin(view)
+        if type(opened) is CookieState:
+            try:
+                record = opened.load.run(core.store)  # type: ignore[union-attr]
+            except StoreError as error:
+                failure = core.unavailable("loading a session", error, view)
+                start_response(_status_line(failure.status), failure.headers)
+                emit(core.on_event, failure.event)
+                return [failure.body]
+            opened = core.opened(view, opened, record)
+        assert type(opened) is Opened
         environ["session"] = opened.session
         responder = _Responder(core, opened, view, start_response)
         app_iter = self.app(environ, responder.start_response)
@@ -74,7 +77,7 @@ class _Responder:
         flow = core.commit(self.opened, self.view, _status_code(status))
         if flow is not None:
             try:
-                committed = run_flow(flow, core.store)
+                committed = core.performer.run(flow)
             except StoreError as error:
                 failure = core.unavailable("saving a session", error, self.view, self.opened.session)
                 self.failed = failure.body
