@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
 from session_middleware import MemoryStore
 from session_middleware.api._errors import CODES, ApiError, error_body
 from sessions_api import openapi
-from sessions_api.server import build_service
+from sessions_api.server import build_service, openapi_document
 
 TOKEN = "schema-token-0123456789"
 SERVICE = build_service(MemoryStore(), [TOKEN])
@@ -49,8 +49,12 @@ def test_document_is_a_fresh_copy_each_time() -> None:
     assert openapi()["components"]["schemas"]["Error"]["required"]
 
 
-def test_the_service_serves_the_same_document() -> None:
-    assert SCHEMA.raw_schema == openapi()
+def test_the_service_serves_the_api_document_plus_its_probes() -> None:
+    served = SCHEMA.raw_schema
+    assert served == openapi_document()
+    api = openapi()
+    assert {k: v for k, v in served["paths"].items() if k.startswith("/sessions")} == api["paths"]
+    assert set(served["paths"]) - set(api["paths"]) == {"/health", "/ready"}
 
 
 @SCHEMA.parametrize()

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from session_middleware.stores.redis import RedisStore
-from sessions_api import openapi
+from sessions_api.server import openapi_document
 from tests.support import fixtures
 from tests.support.redis_server import RedisServer
 
@@ -74,7 +74,7 @@ def test_protocol_over_real_http_and_clean_sigterm(server: tuple[subprocess.Pope
     admin = {"Authorization": f"Bearer {TOKEN}"}
     with httpx.Client(base_url=base, timeout=10) as http:
         assert http.get("/health").json() == {"status": "ok"}
-        assert http.get("/openapi.json").json() == openapi()
+        assert http.get("/openapi.json").json() == openapi_document()
         assert http.get("/nothing").status_code == 404
 
         body = {"user": {"id": "alice", "name": "Alice"}, "address": "10.1.2.3", "client": "app", "data": {"n": 1}}
