@@ -163,6 +163,19 @@ class ApiCore:
             raise self.too_large()
         return int(value)
 
+    def refuse_body(self, request: ApiRequest, read: int | None = None) -> ApiResponse | None:
+        """The 400 or 413 for a request whose declared body length (``Content-Length``), or
+        ``read`` bytes once read, the API does not accept; ``None`` when the body is fine.
+
+        For adapters that read the body themselves (Django's views)."""
+        try:
+            self.content_length(request.headers)
+            if read is not None and read > self.max_body_size:
+                raise self.too_large()
+        except ApiError as error:
+            return self.reject(request, error)
+        return None
+
     def too_large(self) -> ApiError:
         return ApiError("BODY_TOO_LARGE", details={"max_body_size": self.max_body_size})
 

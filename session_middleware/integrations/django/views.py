@@ -24,7 +24,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ...api import ApiError, ApiRequest, ApiResponse, SessionsAPI, WSGISessionsAPI, create_asgi_app, create_wsgi_app
+from ...api import ApiRequest, ApiResponse, SessionsAPI, WSGISessionsAPI, create_asgi_app, create_wsgi_app
 from .auth import resolve_user
 from .config import DjangoConfig, get_config
 from .engine import SessionStore
@@ -118,16 +118,14 @@ def _api_request(request: HttpRequest, rest: str, body: bytes) -> ApiRequest:
 def _body(request: HttpRequest, api: WSGISessionsAPI | SessionsAPI) -> bytes | ApiResponse:
     """The body, or the API's 413 when it is larger than the API accepts (checked on the
     declared length before Django reads it, then on what was read)."""
-    core = api.core
-    probe = ApiRequest(method=(request.method or "GET").upper(), path="")
-    try:
-        core.content_length(MappingProxyType({k.lower(): v for k, v in request.headers.items()}))
-    except ApiError as error:
-        return core.reject(probe, error)
+    headers = MappingProxyType({k.lower(): v for k, v in request.headers.items()})
+    probe = ApiRequest(method=(request.method or "GET").upper(), path="", headers=headers)
+    refusal = api.core.refuse_body(probe)
+    if refusal is not None:
+        return refusal
     body = request.body
-    if len(body) > core.max_body_size:
-        return core.reject(probe, core.too_large())
-    return body
+    refusal = api.core.refuse_body(probe, len(body))
+    return body if refusal is None else refusal
 
 
 def _django_response(response: ApiResponse) -> HttpResponse:
