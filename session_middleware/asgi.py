@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from .core import CookieState, Opened, SessionCore, SessionOptions, Unavailable
+from .core import CookieState, Opened, SessionCore, StarletteOptions, Unavailable
 from .events import aemit
 from .exceptions import StoreError
 from .mount import mount_asgi
@@ -21,7 +21,7 @@ class SessionMiddleware:
     (lifespan) passes through untouched. With ``api_path`` the REST API answers there.
     """
 
-    def __init__(self, app: ASGIApp, *args: Any, **options: Unpack[SessionOptions]) -> None:
+    def __init__(self, app: ASGIApp, *args: Any, **options: Unpack[StarletteOptions]) -> None:
         self.core = SessionCore(*args, **options)
         self.app = mount_asgi(app, self.core)
 

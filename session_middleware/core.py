@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
-from typing import Any, Literal, NamedTuple, Required, TypedDict
+from typing import Any, Literal, NamedTuple, TypedDict
 
 from ._failure_log import StoreFailureLog
 from .client_info import ClientName, checked_client_name, client_address, default_client_name, parse_trusted_proxies
@@ -71,9 +71,10 @@ SameSite = Literal["lax", "strict", "none"]
 
 
 class SessionOptions(TypedDict, total=False):
-    """The keyword options of both middlewares (see the configuration reference)."""
+    """The keyword options of both middlewares (see the configuration reference); the
+    secret key may instead come first, positionally, as Starlette's middleware takes it."""
 
-    secret_key: Required[Any]
+    secret_key: Any
     store: Store
     clock: Clock
     idle_timeout: float | timedelta
@@ -96,6 +97,18 @@ class SessionOptions(TypedDict, total=False):
     id_header: str | None
     on_event: Callable[..., Any] | None
     migrate_from: Any
+
+
+class StarletteOptions(SessionOptions, total=False):
+    """Both middlewares also take Starlette's names for the cookie options (aliases)."""
+
+    session_cookie: str
+    max_age: float | timedelta | None
+    path: str
+    domain: str | None
+    same_site: SameSite | None
+    https_only: bool
+    partitioned: bool
 
 
 class CookieState(NamedTuple):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Unpack
 
-from .core import CookieState, Opened, SessionCore, SessionOptions
+from .core import CookieState, Opened, SessionCore, StarletteOptions
 from .events import emit
 from .exceptions import StoreError
 from .mount import mount_wsgi
@@ -25,7 +25,7 @@ class WSGISessionMiddleware:
     as the ASGI :class:`~session_middleware.SessionMiddleware`.
     """
 
-    def __init__(self, app: WSGIApplication, *args: Any, **options: Unpack[SessionOptions]) -> None:
+    def __init__(self, app: WSGIApplication, *args: Any, **options: Unpack[StarletteOptions]) -> None:
         self.core = SessionCore(*args, **options)
         self.app = mount_wsgi(app, self.core)
 
