@@ -1,105 +1,23 @@
-"""The store calls Django's session engine makes, each with its sync and its async call.
+"""Running the engine's store flows from Django, sync or async.
 
-The engine's logic is written once as generators that yield these and are sent their
-results; :func:`run` and :func:`arun` perform them through the package's flow drivers.
+The engine's logic is written once as generators of the package's typed store operations
+(:mod:`session_middleware.ops`); :func:`run` and :func:`arun` perform them through the
+package's flow drivers. What is Django's own here is where an async flow runs.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Generator
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 
 from ..._drive import adrive, drive
-from ...records import DataChanges, SessionRecord
+from ...ops import CloseByUser, Create, Delete, Flow, Load, SaveChanges
 from ...stores.base import AsyncFromSync, Store
 
+__all__ = ["CloseByUser", "Create", "Delete", "Flow", "Load", "SaveChanges", "arun", "run"]
+
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
-
-
-class Op(Protocol[T_co]):
-    def run(self, store: Store) -> T_co: ...
-
-    async def arun(self, store: Store) -> T_co: ...
-
-
-Flow = Generator[Op[Any], Any, T]
-
-_takes_interval: dict[type, bool] = {}
-
-
-def _interval_known(store: Store) -> bool:
-    """Whether the store's ``load_and_touch`` takes ``touch_interval`` (the protocol's does;
-    a store written before it touches on every load, which is always correct)."""
-    kind = type(store)
-    known = _takes_interval.get(kind)
-    if known is None:
-        known = _takes_interval[kind] = "touch_interval" in inspect.signature(store.load_and_touch).parameters
-    return known
-
-
-class Load(NamedTuple):
-    """Load a live session, refreshing it when its stored ``last_request`` is older than ``touch_interval``."""
-
-    session_id: str
-    touch_interval: float
-
-    def run(self, store: Store) -> SessionRecord | None:
-        if _interval_known(store):
-            return store.load_and_touch(self.session_id, touch_interval=self.touch_interval)
-        return store.load_and_touch(self.session_id)
-
-    async def arun(self, store: Store) -> SessionRecord | None:
-        if _interval_known(store):
-            return await store.aload_and_touch(self.session_id, touch_interval=self.touch_interval)
-        return await store.aload_and_touch(self.session_id)
-
-
-class Create(NamedTuple):
-    record: SessionRecord
-    replaces: str | None = None
-    max_per_user: int | None = None
-
-    def run(self, store: Store) -> bool:
-        return store.create(self.record, replaces=self.replaces, max_per_user=self.max_per_user)
-
-    async def arun(self, store: Store) -> bool:
-        return await store.acreate(self.record, replaces=self.replaces, max_per_user=self.max_per_user)
-
-
-class SaveChanges(NamedTuple):
-    session_id: str
-    changes: DataChanges
-
-    def run(self, store: Store) -> bool:
-        return store.save_changes(self.session_id, self.changes)
-
-    async def arun(self, store: Store) -> bool:
-        return await store.asave_changes(self.session_id, self.changes)
-
-
-class Delete(NamedTuple):
-    session_id: str
-
-    def run(self, store: Store) -> bool:
-        return store.delete(self.session_id)
-
-    async def arun(self, store: Store) -> bool:
-        return await store.adelete(self.session_id)
-
-
-class CloseByUser(NamedTuple):
-    user_id: str
-    keep: str | None = None
-
-    def run(self, store: Store) -> int:
-        return store.close_by_user(self.user_id, keep=self.keep)
-
-    async def arun(self, store: Store) -> int:
-        return await store.aclose_by_user(self.user_id, keep=self.keep)
 
 
 def run(flow: Flow[T], store: Store) -> T:

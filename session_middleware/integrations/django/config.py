@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from ...client_info import IPNetwork, parse_trusted_proxies
-from ...signing import CookieSigner, normalize_secret_keys
+from ...signing import CookieSigner, VerifiedCookie, normalize_secret_keys
 from ...stores.base import Store
 from ...stores.memory import MemoryStore
 
@@ -71,7 +71,26 @@ class DjangoConfig:
     migrate_from: str | None
     api_token: str | Sequence[str] | None
     api_authorize: Callable[..., Any] | None
+    #: Cookie values that verified, so that the middleware and the engine, which both see
+    #: the value, and a browser's repeat requests pay for the HMAC once (bounded, cleared
+    #: when full; a value that does not verify is never remembered).
+    _verified: dict[str, VerifiedCookie] = field(default_factory=dict, compare=False, repr=False)
 
+    def verify(self, value: str) -> VerifiedCookie | None:
+        """The signer's verdict on a cookie value, remembered when it verified."""
+        known = self._verified.get(value)
+        if known is not None:
+            return known
+        verified = self.signer.verify(value)
+        if verified is not None:
+            if len(self._verified) >= VERIFIED_MEMO_SIZE:
+                self._verified.clear()
+            self._verified[value] = verified
+        return verified
+
+
+#: How many verified cookie values the configuration remembers.
+VERIFIED_MEMO_SIZE = 4096
 
 _lock = threading.Lock()
 _config: DjangoConfig | None = None

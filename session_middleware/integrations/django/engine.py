@@ -39,6 +39,10 @@ def _no_origin() -> tuple[str, str]:
     return ("", "")
 
 
+#: JSON values that cannot change in place.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def encode_data(data: Mapping[str, Any]) -> dict[str, str]:
     """Each value as JSON text; a key or value JSON cannot carry is a ``TypeError`` naming the key."""
     return {key: encode_value(key, value) for key, value in data.items()}
@@ -87,7 +91,7 @@ class SessionStore(SessionBase):
         self.resign = False
         if not value or not isinstance(value, str):
             return
-        verified = self._config.signer.verify(value)
+        verified = self._config.verify(value)
         if verified is None:
             return
         self._sid = verified.session_id
@@ -103,7 +107,7 @@ class SessionStore(SessionBase):
     _session_key = property(_get_signed_key, _set_signed_key)
 
     def _validate_session_key(self, key: str | None) -> bool:
-        return bool(key) and self._config.signer.verify(str(key)) is not None
+        return bool(key) and self._config.verify(str(key)) is not None
 
     def _get_new_session_key(self) -> str:
         return self._config.signer.sign(new_session_id())
@@ -166,13 +170,13 @@ class SessionStore(SessionBase):
             return {}
         store = self._config.store
         before = store.clock()
-        record = yield Load(sid, self._config.touch_interval)
+        record = yield Load(sid, touch_interval=self._config.touch_interval)
         if record is not None:
             age = before - record.last_request
             # The store skips the refresh within touch_interval; a session whose own idle
             # timeout (set_expiry(seconds)) is that short needs it now.
             if record.idle_timeout / 10 < age < self._config.touch_interval:
-                record = yield Load(sid, 0.0)
+                record = yield Load(sid)
         return self._adopt(record)
 
     def _adopt(self, record: SessionRecord | None) -> dict[str, Any]:
@@ -222,11 +226,11 @@ class SessionStore(SessionBase):
         return await self._arun(self._exists_flow(session_key))
 
     def _exists_flow(self, session_key: str | None) -> Flow[bool]:
-        verified = self._config.signer.verify(session_key) if session_key else None
+        verified = self._config.verify(session_key) if session_key else None
         if verified is None:
             return False
         # An interval no stored session can reach: a read that refreshes nothing.
-        return (yield Load(verified.session_id, MAX_TIMEOUT)) is not None
+        return (yield Load(verified.session_id, touch_interval=MAX_TIMEOUT)) is not None
 
     # -- saving --------------------------------------------------------------------------
 
@@ -241,7 +245,16 @@ class SessionStore(SessionBase):
         """Whether the data differs from what was loaded (nested mutations included)."""
         if not hasattr(self, "_session_cache"):
             return False
-        return self._pending_user is not None or bool(self._changes(encode_data(self._session_cache)))
+        if self._pending_user is not None:
+            return True
+        cache = self._session_cache
+        if not self.modified and not self._cleared:
+            # Nothing was set or removed: only a list or dict can have changed, in place.
+            cache = {key: value for key, value in cache.items() if type(value) not in _SCALARS}
+            if not cache:
+                return False
+            return any(self._stored.get(key) != text for key, text in encode_data(cache).items())
+        return bool(self._changes(encode_data(cache)))
 
     def _save_flow(self, data: Mapping[str, Any], must_create: bool) -> Flow[None]:
         encoded = encode_data(data)
@@ -382,7 +395,7 @@ class SessionStore(SessionBase):
         if session_key is None:
             sid = self._sid
         else:
-            verified = self._config.signer.verify(session_key) if session_key else None
+            verified = self._config.verify(session_key) if session_key else None
             sid = None if verified is None else verified.session_id
         if sid is None:
             return

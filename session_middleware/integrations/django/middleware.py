@@ -28,7 +28,7 @@ from django.utils.http import http_date
 from ...client_info import client_address, default_client_name
 from ...cookies import session_cookie_values
 from ...exceptions import StoreError
-from ...signing import CookieSigner
+from ...signing import VerifiedCookie
 from .config import RETRY_AFTER_SECONDS, DjangoConfig, get_config
 from .engine import SessionStore
 from .migration import amigrate, migrate
@@ -43,7 +43,7 @@ class CookieRead(NamedTuple):
     present: bool
 
 
-def read_cookie(header: str, name: str, signer: CookieSigner) -> CookieRead:
+def read_cookie(header: str, name: str, verify: Callable[[str], VerifiedCookie | None]) -> CookieRead:
     """The session cookie of a ``Cookie`` header.
 
     Of duplicate cookies (a subdomain can plant one) the first that verifies is used,
@@ -52,7 +52,7 @@ def read_cookie(header: str, name: str, signer: CookieSigner) -> CookieRead:
     values = session_cookie_values(header, name)
     found: tuple[str, str] | None = None
     for value in values:
-        verified = signer.verify(value)
+        verified = verify(value)
         if verified is None:
             continue
         if found is None:
@@ -162,7 +162,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
 
     @staticmethod
     def _open(request: HttpRequest, config: DjangoConfig) -> CookieRead:
-        cookie = read_cookie(request.META.get("HTTP_COOKIE", ""), settings.SESSION_COOKIE_NAME, config.signer)
+        cookie = read_cookie(request.META.get("HTTP_COOKIE", ""), settings.SESSION_COOKIE_NAME, config.verify)
         session = SessionStore(cookie.value)
         session.origin = lambda: origin(request, config)
         request.session = session
