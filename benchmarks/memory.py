@@ -72,7 +72,7 @@ def churn(maxsize: int) -> dict[str, Any]:
         gc.collect()
         steps.append((rss_bytes() - filled) / 2**20)
     fed = rss_bytes()
-    store_bytes = filled - before
+    store_bytes = max(filled - before, 1)  # a fresh process; elsewhere freed memory may be reused
     return {
         "maxsize": maxsize,
         "bytes_per_session": store_bytes / maxsize,
