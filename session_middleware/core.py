@@ -48,7 +48,7 @@ from .cookies import (
 from .events import CloseReason, EventHook, EventKind, SessionEvent
 from .exceptions import StoreError
 from .migration import LegacyCookie, legacy_reader
-from .ops import Create, Delete, Flow, Load, Performer, SaveChanges
+from .ops import Create, Delete, Flow, ListByUser, Load, Performer, SaveChanges
 from .policy import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, RETRY_AFTER_SECONDS, Policy
 from .records import SessionRecord, id_hash
 from .request import RequestView
@@ -434,9 +434,10 @@ class SessionCore:
         if action is Action.CREATE:
             assert outcome.new_id is not None
             record = self._new_record(outcome, view)
-            yield Create(record, max_per_user=policy.cap(record.user))
+            _, evicted = yield from create_session(policy, record, report=self.on_event is not None)
             logger.info("session %s opened", id_hash(record.id))
             events.append(event_of("created" if record.user is None else "logged_in", record))
+            events += evicted
             header = set_cookie(cookies, self.signer.sign(record.id), https)
         elif action is Action.LOGIN or action is Action.REGENERATE:
             assert outcome.new_id is not None and outcome.record is not None
@@ -445,7 +446,8 @@ class SessionCore:
                 record = self._new_record(outcome, view)
             else:
                 record = replace(old, id=outcome.new_id, user=outcome.user, data=outcome.data)
-            created = yield Create(record, replaces=old.id, max_per_user=policy.cap(record.user))
+            created, evicted = yield from create_session(policy, record, old.id, report=self.on_event is not None)
+            events += evicted
             # A session closed while this request held it leaves the cookie alone: the
             # browser may already hold a newer one (a concurrent login) that clearing
             # would log out. A stale cookie is cleared by the next request that sends it.
@@ -543,6 +545,27 @@ class SessionCore:
         user_id = None if session is None else session.user_id
         event = SessionEvent("store_failure", session_id, user_id, address=view.peer or "")
         return Unavailable(503, list(UNAVAILABLE_HEADERS), UNAVAILABLE_BODY, event)
+
+
+def create_session(
+    policy: Policy, record: SessionRecord, replaces: str | None = None, *, report: bool
+) -> Flow[tuple[bool, tuple[SessionEvent, ...]]]:
+    """Store a new session under the per-user cap; with ``report``, also return the
+    ``closed`` events of the sessions the cap closed.
+
+    The store closes them inside its create; to name them, the user's sessions are listed
+    first (one more store operation, only for a login under a cap with a hook to tell).
+    """
+    cap = policy.cap(record.user)
+    doomed: list[SessionRecord] = []
+    if cap is not None and report and record.user_id is not None:
+        mine: list[SessionRecord] = yield ListByUser(record.user_id)
+        others = sorted((r for r in mine if r.id not in (replaces, record.id)), key=lambda r: r.last_request)
+        doomed = others[: max(0, len(others) - cap + 1)]
+    created: bool = yield Create(record, replaces=replaces, max_per_user=cap)
+    if not created:
+        return False, ()
+    return True, tuple(event_of("closed", r, "evicted") for r in doomed)
 
 
 def event_of(kind: EventKind, record: SessionRecord, reason: CloseReason | None = None) -> SessionEvent:

@@ -202,7 +202,11 @@ class ApiCore:
             address = validation.address(body.get("address"), where="address")
             client = validation.client(body.get("client"), where="client")
             data = validation.data(body["data"]) if body.get("data") is not None else None
-            return (yield from routes.open_session(self.policy, self.store.clock, user, address, client, data))
+            return (
+                yield from routes.open_session(
+                    self.policy, self.store.clock, user, address, client, data, report=self.on_event is not None
+                )
+            )
 
         method = "GET" if request.method == "HEAD" else request.method
         action = {"GET": Action.GET, "POST": Action.UPDATE, "DELETE": Action.CLOSE}[method]

@@ -16,9 +16,9 @@ from dataclasses import replace
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from ..core import event_of
+from ..core import create_session, event_of
 from ..events import SessionEvent
-from ..ops import CloseByUser, Create, Delete, FindByClient, Flow, ListByUser, Load, SaveChanges
+from ..ops import CloseByUser, Delete, FindByClient, Flow, ListByUser, Load, SaveChanges
 from ..policy import Policy
 from ..records import DataChanges, SessionRecord, id_hash, new_session_id
 from ._errors import ApiError
@@ -64,6 +64,8 @@ def open_session(
     address: str,
     client: str,
     data: dict[str, str] | None,
+    *,
+    report: bool = False,
 ) -> Flow[ApiResponse]:
     """``POST /``: reuse the user's live session from this address and client, else create one.
 
@@ -80,9 +82,9 @@ def open_session(
             logger.info("session %s reused through the API", id_hash(record.id))
             return json_response(201, session_json(record))
     record = policy.new_record(new_session_id(uid), clock(), address=address, client=client, user=user, data=data or {})
-    yield Create(record, max_per_user=policy.cap(user))
+    _, evicted = yield from create_session(policy, record, report=report)
     logger.info("session %s opened through the API", id_hash(record.id))
-    return replace(json_response(201, session_json(record)), events=(event_of("logged_in", record),))
+    return replace(json_response(201, session_json(record)), events=(event_of("logged_in", record), *evicted))
 
 
 def list_sessions(user_id: str, *, with_data: bool) -> Flow[ApiResponse]:

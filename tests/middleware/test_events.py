@@ -129,3 +129,55 @@ def test_on_event_must_be_callable() -> None:
 
     with pytest.raises(TypeError, match="on_event"):
         SessionMiddleware(app, secret_key="k" * 32, on_event="audit")
+
+
+def test_sessions_the_cap_closes_are_heard_as_evicted(
+    make: Callable[..., Harness], kind: Kind, heard: list[SessionEvent]
+) -> None:
+    h = make(kind, on_event=heard.append, max_sessions_per_user=2, touch_interval=0)
+    phone, laptop, tablet = Browser(h), Browser(h), Browser(h)
+    phone.get("/login?id=u1")
+    h.clock.advance(10)
+    laptop.get("/login?id=u1")
+    h.clock.advance(10)
+    laptop.get("/")  # the phone is now the least recently used
+    heard.clear()
+    tablet.get("/login?id=u1")
+    assert _kinds(heard) == [("logged_in", None), ("closed", "evicted")]
+    assert heard[1].session_id == phone.session_id and heard[1].user_id == "u1"
+    assert phone.get("/").json()["is_new"] is True  # it really was closed
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_the_api_reports_what_its_cap_closes(kind: str, clock: FakeClock) -> None:
+    from sessions_api import create_asgi_app, create_wsgi_app
+
+    heard: list[SessionEvent] = []
+    store = MemoryStore(clock=clock)
+    options: dict[str, Any] = {"api_token": TOKEN, "max_sessions_per_user": 1, "on_event": heard.append}
+    if kind == "asgi":
+        transport: Any = httpx.ASGITransport(create_asgi_app(store, **options))
+    else:
+        transport = httpx.WSGITransport(create_wsgi_app(store, **options))
+    body = {"user": {"id": "u1"}, "address": "10.0.0.9", "client": "back office"}
+    admin = {"authorization": f"Bearer {TOKEN}"}
+
+    async def call() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            first = await client.post("/", json=body, headers=admin)
+            clock.advance(1)
+            second = await client.post("/", json={**body, "client": "phone"}, headers=admin)
+            return [first, second]
+
+    if kind == "asgi":
+        import asyncio
+
+        first, second = asyncio.run(call())
+    else:
+        with httpx.Client(transport=transport, base_url="http://api") as client:
+            first = client.post("/", json=body, headers=admin)
+            clock.advance(1)
+            second = client.post("/", json={**body, "client": "phone"}, headers=admin)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert _kinds(heard) == [("logged_in", None), ("logged_in", None), ("closed", "evicted")]
+    assert heard[2].session_id == first.json()["id"] and heard[1].session_id == second.json()["id"]
