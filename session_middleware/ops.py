@@ -132,6 +132,16 @@ class CloseByUser(NamedTuple):
         return await store.aclose_by_user(self.user_id, address=self.address, client=self.client, keep=self.keep)
 
 
+class Ping(NamedTuple):
+    """Check that the store's backend answers (``StoreError`` if not)."""
+
+    def run(self, store: Store) -> None:
+        store.ping()
+
+    async def arun(self, store: Store) -> None:
+        await store.aping()
+
+
 class Performer:
     """Performs operations on one store: ``perform`` with its sync methods, ``aperform``
     with its async ones. Built once per store, so running a flow allocates nothing."""

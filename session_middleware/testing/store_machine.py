@@ -6,12 +6,12 @@ import asyncio
 import base64
 import hashlib
 import math
-from collections.abc import Awaitable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, MultipleResults, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
+from ..ops import CloseByUser, Create, Delete, FindByClient, ListByUser, Load, Ping, SaveChanges, StoreOp
 from ..records import DataChanges, SessionRecord, encode_value
 from ..stores.base import Store
 from .clock import FakeClock
@@ -32,6 +32,8 @@ _LIFETIMES = ((60.0, 120.0), (10.0, 86400.0), (3600.0, 30.0), (60.0, 86400.0))
 _STEPS = (0.5, 1.0, 5.0, 9.0, 10.0, 11.0, 29.0, 30.0, 59.0, 60.0, 61.0, 600.0)
 #: The middleware's default ``touch_interval`` is the smaller of this and a tenth of the idle timeout.
 _TOUCH_INTERVAL_CAP = 60.0
+
+T = TypeVar("T")
 
 
 def _json(**values: Any) -> dict[str, str]:
@@ -124,12 +126,11 @@ class StoreLifecycle(RuleBasedStateMachine):
             if self.loop is not None:
                 self.loop.close()
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call a store method by its sync name, through its async twin in async mode."""
+    def call(self, op: StoreOp[T]) -> T:
+        """Perform one store operation: its sync call, or its async twin in async mode."""
         if self.loop is None:
-            return getattr(self.store, method)(*args, **kwargs)
-        coroutine: Awaitable[Any] = getattr(self.store, "a" + method)(*args, **kwargs)
-        return self.loop.run_until_complete(coroutine)
+            return op.run(self.store)
+        return self.loop.run_until_complete(op.arun(self.store))
 
     # -- creating ------------------------------------------------------------------------
 
@@ -157,7 +158,7 @@ class StoreLifecycle(RuleBasedStateMachine):
 
     def _create(self, record: SessionRecord, replaces: str | None, max_per_user: int | None) -> str:
         expected = self.model.create(record, replaces=replaces, max_per_user=max_per_user)
-        created = self.call("create", record, replaces=replaces, max_per_user=max_per_user)
+        created = self.call(Create(record, replaces, max_per_user))
         assert created is expected, (
             f"create(replaces={replaces is not None}) returned {created!r}, expected {expected!r}"
         )
@@ -226,7 +227,7 @@ class StoreLifecycle(RuleBasedStateMachine):
     def _load(self, sid: str, as_user: str | None = None, what: str = "load_and_touch") -> None:
         interval = self._interval(self.model.get(sid))
         expected = self.model.load_and_touch(sid, user_id=as_user, touch_interval=interval)
-        actual = self.call("load_and_touch", sid, user_id=as_user, touch_interval=interval)
+        actual = self.call(Load(sid, as_user, interval))
         assert_same_record(actual, expected, f"{what}(touch_interval={interval:g})")
 
     @rule(sid=ids, as_user=st.none() | st.sampled_from(_USERS))
@@ -247,7 +248,7 @@ class StoreLifecycle(RuleBasedStateMachine):
     @rule(sid=ids, changes=_changes)
     def save_changes(self, sid: str, changes: DataChanges) -> None:
         expected = self.model.save_changes(sid, changes)
-        saved = self.call("save_changes", sid, changes)
+        saved = self.call(SaveChanges(sid, changes))
         assert saved is expected, f"save_changes returned {saved!r}, expected {expected!r}"
         self.clock.tick()
 
@@ -259,7 +260,7 @@ class StoreLifecycle(RuleBasedStateMachine):
             self._load(sid)
         for changes in (first, second):
             expected = self.model.save_changes(sid, changes)
-            saved = self.call("save_changes", sid, changes)
+            saved = self.call(SaveChanges(sid, changes))
             assert saved is expected, f"save_changes returned {saved!r}, expected {expected!r}"
         self._load(sid, what="load after saves")
         self.clock.tick()
@@ -267,7 +268,7 @@ class StoreLifecycle(RuleBasedStateMachine):
     @rule(sid=ids)
     def delete(self, sid: str) -> None:
         expected = self.model.delete(sid)
-        deleted = self.call("delete", sid)
+        deleted = self.call(Delete(sid))
         assert deleted is expected, f"delete returned {deleted!r}, expected {expected!r}"
 
     # -- per-user operations ---------------------------------------------------------------
@@ -276,7 +277,7 @@ class StoreLifecycle(RuleBasedStateMachine):
     def find_by_client(self, user: str, origin: tuple[str, str]) -> None:
         address, client = origin
         expected = self.model.find_by_client(user, address, client)
-        assert_same_record(self.call("find_by_client", user, address, client), expected, "find_by_client")
+        assert_same_record(self.call(FindByClient(user, address, client)), expected, "find_by_client")
 
     @rule(
         user=st.sampled_from(_USERS),
@@ -288,13 +289,13 @@ class StoreLifecycle(RuleBasedStateMachine):
         mine = self.model.list_by_user(user)
         keep_id = mine[keep].id if keep is not None and keep < len(mine) else None
         expected = self.model.close_by_user(user, address=address, client=client, keep=keep_id)
-        closed = self.call("close_by_user", user, address=address, client=client, keep=keep_id)
+        closed = self.call(CloseByUser(user, address, client, keep_id))
         assert closed == expected, f"close_by_user closed {closed!r} sessions, expected {expected!r}"
 
     @rule()
     def ping(self) -> None:
         """A readiness check answers (``None``) and changes nothing."""
-        assert self.call("ping") is None, "ping() must return None"
+        assert self.call(Ping()) is None, "ping() must return None"
 
     # -- time ------------------------------------------------------------------------------
 
@@ -314,7 +315,7 @@ class StoreLifecycle(RuleBasedStateMachine):
     @invariant()
     def lists_match_model(self) -> None:
         for user in _USERS:
-            actual = self.call("list_by_user", user)
+            actual = self.call(ListByUser(user))
             expected = self.model.list_by_user(user)
             assert [r.id for r in actual] == [r.id for r in expected], (
                 f"list_by_user({user!r}) gave {len(actual)} session(s), expected {len(expected)} "
