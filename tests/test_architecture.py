@@ -129,7 +129,7 @@ def test_sessions_api_uses_only_public_names_of_session_middleware() -> None:
 
 
 def test_the_core_touches_no_private_member_of_a_session() -> None:
-    tree = ast.parse((ROOT / "session_middleware" / "core.py").read_text())
+    tree = ast.parse((ROOT / "session_middleware" / "_core.py").read_text())
     session_names = {"session", "opened.session"}
     touched = [
         ast.unparse(node)

@@ -6,9 +6,9 @@ import inspect
 from dataclasses import replace
 from typing import Unpack
 
+from .._ops import arun_flow
+from .._request import from_scope
 from ..events import aemit
-from ..ops import arun_flow
-from ..request import from_scope
 from ..stores.base import Store
 from ..types import Receive, Scope, Send
 from ._access import Grant, callback_grant

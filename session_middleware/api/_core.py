@@ -15,10 +15,10 @@ from datetime import timedelta
 from typing import Any, TypedDict
 
 from .._failure_log import StoreFailureLog
+from .._ops import Flow
+from .._policy import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, RETRY_AFTER_SECONDS, Policy
 from ..events import EventHook
 from ..exceptions import StoreError
-from ..ops import Flow
-from ..policy import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, RETRY_AFTER_SECONDS, Policy
 from ..stores.base import Store
 from . import _access as access
 from . import _routes as routes
@@ -41,7 +41,7 @@ class ApiOptions(TypedDict, total=False):
     """Keyword options of ``create_asgi_app`` and ``create_wsgi_app``.
 
     The session middleware passes its tokens, ``api_authorize`` and its whole
-    :class:`~session_middleware.policy.Policy` when it mounts the API at ``api_path``.
+    :class:`~session_middleware._policy.Policy` when it mounts the API at ``api_path``.
     """
 
     #: Bearer token(s) with full access, compared in constant time.

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .._request import RequestView
+from .._session import Session
 from ..events import SessionEvent
-from ..request import RequestView
-from ..session import Session
 
 #: Headers on every response: API answers are per-caller and must never be cached or sniffed.
 BASE_HEADERS: tuple[tuple[str, str], ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..client_info import MAX_ADDRESS_LENGTH, MAX_CLIENT_LENGTH
+from .._client_info import MAX_ADDRESS_LENGTH, MAX_CLIENT_LENGTH
 from ..records import SESSION_ID_LENGTH, TAGGED_SESSION_ID_LENGTH
 from ._errors import CODES
 from ._validation import MAX_CORRELATION_ID_LENGTH, MAX_USER_ID_LENGTH, MAX_USER_NAME_LENGTH

@@ -1,6 +1,6 @@
 """The routes of protocol v1 and their handlers, written once as store-call flows.
 
-Each handler is a generator: it yields :mod:`session_middleware.ops` store operations,
+Each handler is a generator: it yields :mod:`session_middleware._ops` store operations,
 is sent their results, and returns an :class:`~session_middleware.api.ApiResponse`.
 The ASGI driver runs it with ``arun_flow``, the WSGI driver with ``run_flow``. Inputs
 reach a handler validated; a handler raises :class:`~session_middleware.api.ApiError` for
@@ -16,10 +16,10 @@ from dataclasses import replace
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from ..core import create_session, event_of
+from .._core import create_session, event_of
+from .._ops import CloseByUser, Delete, FindByClient, Flow, ListByUser, Load, SaveChanges
+from .._policy import Policy
 from ..events import SessionEvent
-from ..ops import CloseByUser, Delete, FindByClient, Flow, ListByUser, Load, SaveChanges
-from ..policy import Policy
 from ..records import DataChanges, SessionRecord, id_hash, new_session_id
 from ._errors import ApiError
 from ._http import ApiResponse, json_response, no_content

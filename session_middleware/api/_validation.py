@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.http import parse_options_header
 
-from ..client_info import MAX_ADDRESS_LENGTH, MAX_CLIENT_LENGTH, normalize_address
+from .._client_info import MAX_ADDRESS_LENGTH, MAX_CLIENT_LENGTH, normalize_address
 from ..records import encode_value, is_session_id
 from ._errors import ApiError
 from ._http import JSON_TYPE, ApiRequest

@@ -7,9 +7,9 @@ from dataclasses import replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Unpack
 
+from .._ops import run_flow
+from .._request import from_environ
 from ..events import emit
-from ..ops import run_flow
-from ..request import from_environ
 from ..stores.base import Store
 from ._access import Grant, callback_grant
 from ._core import ApiCore, ApiOptions

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..cookies import CookieSettings
-from ..policy import DEFAULT_ABSOLUTE_TIMEOUT
+from .._cookies import CookieSettings
+from .._policy import DEFAULT_ABSOLUTE_TIMEOUT
 from ..stores.base import Store
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import session_json_serializer
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 
-from ..migration import MAX_LEGACY_COOKIE, READERS
+from .._migration import MAX_LEGACY_COOKIE, READERS
 from ._flask_codec import TaggedJSONCodec
 
 logger = logging.getLogger("session_middleware")

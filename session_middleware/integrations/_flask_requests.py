@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import flask
 
+from .._cookies import clear_cookie, set_cookie
+from .._core import NO_COOKIE, Opened, SessionCore, Unavailable
+from .._migration import LegacyCookie
+from .._mount import mount_wsgi
+from .._ops import run_flow
 from .._options import resolve_options
-from ..cookies import clear_cookie, set_cookie
-from ..core import NO_COOKIE, Opened, SessionCore, Unavailable
+from .._request import RequestView, from_environ
 from ..events import emit
 from ..exceptions import StoreError
-from ..migration import LegacyCookie
-from ..mount import mount_wsgi
-from ..ops import run_flow
-from ..request import RequestView, from_environ
 from ..stores.base import Store
 from ..stores.memory import MemoryStore
 from . import _flask_config as config

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask.sessions import SessionMixin, session_json_serializer
 
-from ..session import Session as TrackedSession
+from .._session import Session as TrackedSession
 from ._flask_codec import TaggedJSONCodec
 
 if TYPE_CHECKING:

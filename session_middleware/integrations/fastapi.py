@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException
 from starlette.requests import HTTPConnection
 
-from ..session import Session
+from .._session import Session
 from .starlette import get_session as _session_of
 
 

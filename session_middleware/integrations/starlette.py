@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any, Protocol
 
-from ..session import Session
+from .._session import Session
 
 _MISSING = (
     "no session on this request: wrap the app in session_middleware.SessionMiddleware "

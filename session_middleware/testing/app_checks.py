@@ -7,8 +7,8 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
+from .._signing import CookieSigner
 from ..records import SessionRecord
-from ..signing import CookieSigner
 from .app_model import CookieEffect, canonical
 from .client import Reply
 

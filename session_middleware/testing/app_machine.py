@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from ..policy import Policy
-from ..signing import CookieSigner, normalize_secret_keys
+from .._policy import Policy
+from .._signing import CookieSigner, normalize_secret_keys
 from ..stores.base import Store
 from .app_checks import assert_same_list, assert_same_session, cookie_effect
 from .app_model import AppModel, CookieEffect, Visit, canonical

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..session import Session
+from .._session import Session
 from ..types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, TypeVar
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, MultipleResults, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
-from ..ops import CloseByUser, Create, Delete, FindByClient, ListByUser, Load, Ping, SaveChanges, StoreOp
+from .._ops import CloseByUser, Create, Delete, FindByClient, ListByUser, Load, Ping, SaveChanges, StoreOp
 from ..records import DataChanges, SessionRecord, encode_value
 from ..stores.base import Store
 from .clock import FakeClock

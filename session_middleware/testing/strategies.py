@@ -11,8 +11,8 @@ from typing import Any, Literal, get_args
 from hypothesis import strategies as st
 from itsdangerous import Signer
 
-from ..cookies import is_cookie_name
-from ..signing import COOKIE_SALT, CookieSigner, normalize_secret_keys
+from .._cookies import is_cookie_name
+from .._signing import COOKIE_SALT, CookieSigner, normalize_secret_keys
 
 __all__ = [
     "COOKIE_KINDS",

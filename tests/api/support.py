@@ -11,8 +11,8 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from session_middleware import MemoryStore, SessionRecord, StoreError
+from session_middleware._session import Session
 from session_middleware.records import DataChanges, new_session_id
-from session_middleware.session import Session
 from session_middleware.testing.clock import FakeClock as _KitClock
 from sessions_api import create_asgi_app, create_wsgi_app
 

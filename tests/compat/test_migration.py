@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.datastructures import Secret
 
-from session_middleware.migration import READERS, LegacyCookie, StarletteCookie, legacy_reader
+from session_middleware._migration import READERS, LegacyCookie, StarletteCookie, legacy_reader
 
 from .legacy import encoded, session_data, signed_like_starlette, starlette_cookie, starlette_reads
 

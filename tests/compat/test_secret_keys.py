@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.datastructures import Secret
 
-from session_middleware.signing import MIN_SECRET_BYTES, normalize_secret_keys
+from session_middleware._signing import MIN_SECRET_BYTES, normalize_secret_keys
 
 HOW_TO = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 LONG = "k" * MIN_SECRET_BYTES

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+import session_middleware._session
 import session_middleware.records
-import session_middleware.session
 from session_middleware import MemoryStore
 
 from .support import KEY, FakeClock, Harness, IdRegistry, Kind, SpyStore, build_app, find_leaks
@@ -25,7 +25,7 @@ def id_registry(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixtur
     registry = IdRegistry()
     original = session_middleware.records.new_session_id
     monkeypatch.setattr(session_middleware.records, "new_session_id", registry.wrap(original))
-    monkeypatch.setattr(session_middleware.session, "new_session_id", registry.wrap(original))
+    monkeypatch.setattr(session_middleware._session, "new_session_id", registry.wrap(original))
     caplog.set_level(logging.DEBUG, logger="session_middleware")
     yield registry
     records = caplog.get_records("setup") + caplog.get_records("call")

@@ -22,8 +22,8 @@ from itsdangerous import BadSignature, Signer
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from session_middleware import MemoryStore, Session, SessionMiddleware, StoreError, WSGISessionMiddleware
+from session_middleware._signing import COOKIE_SALT
 from session_middleware.records import DataChanges, SessionRecord
-from session_middleware.signing import COOKIE_SALT
 from session_middleware.testing.clock import FakeClock as _KitClock
 
 KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-import session_middleware.mount
+import session_middleware._mount
 from session_middleware import MemoryStore, Session, SessionMiddleware, WSGISessionMiddleware
 
 from .support import KEY, FakeClock, SpyStore, null_start_response, parse_set_cookie, seed, sign, unsign, view
@@ -420,8 +420,8 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         calls.append({"options": options, "store": store})
         return api
 
-    monkeypatch.setattr(session_middleware.mount, "create_asgi_app", create_asgi_app)
-    monkeypatch.setattr(session_middleware.mount, "create_wsgi_app", create_wsgi_app)
+    monkeypatch.setattr(session_middleware._mount, "create_asgi_app", create_asgi_app)
+    monkeypatch.setattr(session_middleware._mount, "create_wsgi_app", create_wsgi_app)
     return calls
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from session_middleware.client_info import MAX_CLIENT_LENGTH, client_address, parse_trusted_proxies
+from session_middleware._client_info import MAX_CLIENT_LENGTH, client_address, parse_trusted_proxies
 
 from .support import Browser, Harness, HeaderList, Kind
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from itsdangerous import Signer
 
-from session_middleware.cookies import path_matches
+from session_middleware._cookies import path_matches
+from session_middleware._signing import COOKIE_SALT
 from session_middleware.records import SESSION_ID_LENGTH, is_session_id, new_session_id
-from session_middleware.signing import COOKIE_SALT
 
 from .support import KEY, OLD_KEY, OTHER_KEY, Browser, Harness, Kind, seed, sign, unsign
 

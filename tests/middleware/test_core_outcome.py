@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from session_middleware import MemoryStore, Session
-from session_middleware.core import BAD_COOKIE, COOKIE_MEMO_SIZE, NO_COOKIE, Opened, SessionCore
-from session_middleware.ops import run_flow
-from session_middleware.request import RequestView
-from session_middleware.session import Action
+from session_middleware._core import BAD_COOKIE, COOKIE_MEMO_SIZE, NO_COOKIE, Opened, SessionCore
+from session_middleware._ops import run_flow
+from session_middleware._request import RequestView
+from session_middleware._session import Action
 
 from .support import KEY, FakeClock, sign
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from session_middleware.cookies import MAX_COOKIE_HEADER_LENGTH, MAX_COOKIE_PAIRS
-from session_middleware.core import SessionCore
+from session_middleware._cookies import MAX_COOKIE_HEADER_LENGTH, MAX_COOKIE_PAIRS
+from session_middleware._core import SessionCore
 
 from .support import KEY, Harness, Kind, Reply, seed, sign
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from session_middleware._ops import Delete, StoreOp, run_flow
 from session_middleware.exceptions import StoreError
-from session_middleware.ops import Delete, StoreOp, run_flow
 from session_middleware.records import id_hash
 
 from .support import Browser, Harness, IdRegistry, find_leaks, sign

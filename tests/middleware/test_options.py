@@ -8,9 +8,9 @@ from typing import Any, cast
 import pytest
 
 from session_middleware import MemoryStore, SessionMiddleware, WSGISessionMiddleware
+from session_middleware._cookies import set_cookie
+from session_middleware._core import SessionCore, SessionOptions
 from session_middleware._options import OPTION_NAMES
-from session_middleware.cookies import set_cookie
-from session_middleware.core import SessionCore, SessionOptions
 
 from .support import KEY, FakeClock
 

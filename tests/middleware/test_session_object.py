@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from session_middleware import MemoryStore, Session, SessionMiddleware, WSGISessionMiddleware
-from session_middleware.core import SessionCore
-from session_middleware.ops import run_flow
+from session_middleware._core import SessionCore
+from session_middleware._ops import run_flow
+from session_middleware._request import RequestView
+from session_middleware._session import Action
 from session_middleware.records import SessionRecord, encode_value
-from session_middleware.request import RequestView
-from session_middleware.session import Action
 
 from .support import KEY, T0, Browser, FakeClock, Harness, Kind, null_start_response, unsign
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from session_middleware.session import Session
+from session_middleware._session import Session
 from session_middleware.stores.base import Store
 from session_middleware.types import ASGIApp, Receive, Scope, Send
 from sessions_api import create_asgi_app

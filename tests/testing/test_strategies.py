@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from session_middleware.core import SessionCore
+from session_middleware._core import SessionCore
 from session_middleware.records import decode_value, encode_value, is_session_id, validate_user
 from session_middleware.testing import strategies
 from session_middleware.testing.app_model import canonical

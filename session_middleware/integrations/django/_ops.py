@@ -1,7 +1,7 @@
 """Running the engine's store flows from Django, sync or async.
 
 The engine's logic is written once as generators of the package's typed store operations
-(:mod:`session_middleware.ops`); :func:`run` and :func:`arun` perform them through the
+(:mod:`session_middleware._ops`); :func:`run` and :func:`arun` perform them through the
 package's flow drivers. What is Django's own here is where an async flow runs.
 """
 
@@ -12,7 +12,7 @@ from typing import TypeVar
 from asgiref.sync import sync_to_async
 
 from ..._drive import adrive, drive
-from ...ops import CloseByUser, Create, Delete, Flow, Load, SaveChanges
+from ..._ops import CloseByUser, Create, Delete, Flow, Load, SaveChanges
 from ...stores.base import AsyncFromSync, Store
 
 __all__ = ["CloseByUser", "Create", "Delete", "Flow", "Load", "SaveChanges", "arun", "run"]

@@ -15,8 +15,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
-from ...client_info import IPNetwork, parse_trusted_proxies
-from ...signing import CookieSigner, VerifiedCookie, normalize_secret_keys
+from ..._client_info import IPNetwork, parse_trusted_proxies
+from ..._signing import CookieSigner, VerifiedCookie, normalize_secret_keys
 from ...stores.base import Store
 from ...stores.memory import MemoryStore
 

@@ -25,10 +25,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
 
-from ...client_info import client_address, default_client_name
-from ...cookies import session_cookie_values
+from ..._client_info import client_address, default_client_name
+from ..._cookies import session_cookie_values
+from ..._signing import VerifiedCookie
 from ...exceptions import StoreError
-from ...signing import VerifiedCookie
 from .config import RETRY_AFTER_SECONDS, DjangoConfig, get_config
 from .engine import SessionStore
 from .migration import amigrate, migrate

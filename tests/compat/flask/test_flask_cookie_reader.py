@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 
+from session_middleware._migration import READERS, legacy_reader
 from session_middleware.integrations._flask_migration import FlaskCookie
-from session_middleware.migration import READERS, legacy_reader
 
 LIFETIME = 31 * 24 * 3600.0
 

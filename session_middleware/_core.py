@@ -12,7 +12,7 @@ An adapter (ASGI, WSGI, Flask) turns its request into a :class:`RequestView` and
    older than ``touch_interval``.
 2. hands the app the session, and when the response starts asks :meth:`SessionCore.commit`
    for the flow that saves it. The session sums up what the request did in one
-   :class:`~session_middleware.session.Outcome`; :meth:`SessionCore._commit_flow` maps it
+   :class:`~session_middleware._session.Outcome`; :meth:`SessionCore._commit_flow` maps it
    to store operations and the ``Set-Cookie`` value, in one table. Nothing is written for
    a 5xx response; an unchanged session costs no write; a session closed meanwhile is
    never recreated, because every write is conditional on the session still existing.
@@ -34,9 +34,8 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, Literal, NamedTuple, TypedDict
 
-from ._failure_log import StoreFailureLog
-from .client_info import ClientName, checked_client_name, client_address, default_client_name, parse_trusted_proxies
-from .cookies import (
+from ._client_info import ClientName, checked_client_name, client_address, default_client_name, parse_trusted_proxies
+from ._cookies import (
     CookieSettings,
     clear_cookie,
     is_cookie_name,
@@ -45,15 +44,16 @@ from .cookies import (
     session_cookie_values,
     set_cookie,
 )
+from ._failure_log import StoreFailureLog
+from ._migration import LegacyCookie, legacy_reader
+from ._ops import Create, Delete, Flow, ListByUser, Load, Performer, SaveChanges
+from ._policy import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, RETRY_AFTER_SECONDS, Policy
+from ._request import RequestView
+from ._session import NOTHING, Action, Outcome, Session
+from ._signing import HOW_TO_MAKE_A_KEY, CookieSigner, normalize_secret_keys
 from .events import CloseReason, EventHook, EventKind, SessionEvent
 from .exceptions import StoreError
-from .migration import LegacyCookie, legacy_reader
-from .ops import Create, Delete, Flow, ListByUser, Load, Performer, SaveChanges
-from .policy import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, RETRY_AFTER_SECONDS, Policy
 from .records import SessionRecord, id_hash
-from .request import RequestView
-from .session import NOTHING, Action, Outcome, Session
-from .signing import HOW_TO_MAKE_A_KEY, CookieSigner, normalize_secret_keys
 from .stores.base import Clock, Store
 from .stores.memory import MemoryStore
 

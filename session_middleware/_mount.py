@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._request import unwsgi
 from .api import create_asgi_app, create_wsgi_app
-from .request import unwsgi
 from .types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from .core import SessionCore
+    from ._core import SessionCore
 
 
 def below(path: str, prefix: str) -> bool:

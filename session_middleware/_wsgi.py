@@ -6,11 +6,11 @@ from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Unpack
 
-from .core import CookieState, Opened, SessionCore, StarletteOptions
+from ._core import CookieState, Opened, SessionCore, StarletteOptions
+from ._mount import mount_wsgi
+from ._request import RequestView, from_environ
 from .events import emit
 from .exceptions import StoreError
-from .mount import mount_wsgi
-from .request import RequestView, from_environ
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo

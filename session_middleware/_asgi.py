@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from .core import CookieState, Opened, SessionCore, StarletteOptions, Unavailable
+from ._core import CookieState, Opened, SessionCore, StarletteOptions, Unavailable
+from ._mount import mount_asgi
+from ._request import RequestView, from_scope
 from .events import aemit
 from .exceptions import StoreError
-from .mount import mount_asgi
-from .request import RequestView, from_scope
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 
