@@ -6,7 +6,6 @@ import difflib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -16,18 +15,12 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from ..._client_info import IPNetwork, parse_trusted_proxies
+from ..._policy import DEFAULT_IDLE_TIMEOUT, MAX_TIMEOUT, RETRY_AFTER_SECONDS, Policy
 from ..._signing import CookieSigner, VerifiedCookie, normalize_secret_keys
 from ...stores.base import Store
 from ...stores.memory import MemoryStore
 
-#: A session with no request for this long is gone (24 hours), as in the rest of the package.
-DEFAULT_IDLE_TIMEOUT = 24 * 3600.0
-#: The longest gap between two refreshes of ``last_request`` by default.
-MAX_DEFAULT_TOUCH_INTERVAL = 60.0
-#: Longest accepted timeout (100 years): a cookie's Expires date must stay representable.
-MAX_TIMEOUT = 100 * 365 * 24 * 3600.0
-#: Seconds a client is told to wait when the store is unavailable.
-RETRY_AFTER_SECONDS = 2
+__all__ = ["MAX_TIMEOUT", "RETRY_AFTER_SECONDS", "DjangoConfig", "get_config", "reset_config"]
 
 #: Django engines whose sessions can be carried over (``migrate_from``).
 MIGRATABLE_ENGINES = frozenset(
@@ -127,17 +120,6 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
         reset_config()
 
 
-def _seconds(value: object, name: str, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, timedelta)):
-        raise ImproperlyConfigured(f"SESSION_MIDDLEWARE[{name!r}] must be seconds or a timedelta")
-    number = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if not ((number >= 0 if allow_zero else number > 0) and number <= MAX_TIMEOUT):
-        raise ImproperlyConfigured(
-            f"SESSION_MIDDLEWARE[{name!r}] must be a positive number of seconds, at most 100 years"
-        )
-    return number
-
-
 def _options() -> dict[str, Any]:
     options = getattr(settings, "SESSION_MIDDLEWARE", None) or {}
     if not isinstance(options, dict):
@@ -204,18 +186,16 @@ def _proxies(value: object) -> tuple[IPNetwork, ...]:
 
 def _build() -> DjangoConfig:
     options = _options()
-    idle = _seconds(options.get("idle_timeout", DEFAULT_IDLE_TIMEOUT), "idle_timeout")
-    # Django's SESSION_COOKIE_AGE is the lifetime a Django site already promised its users.
-    absolute = _seconds(options.get("absolute_timeout", settings.SESSION_COOKIE_AGE), "absolute_timeout")
-    touch = options.get("touch_interval")
-    touch_interval = (
-        min(MAX_DEFAULT_TOUCH_INTERVAL, idle / 10)
-        if touch is None
-        else _seconds(touch, "touch_interval", allow_zero=True)
-    )
-    cap = options.get("max_sessions_per_user")
-    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-        raise ImproperlyConfigured("SESSION_MIDDLEWARE['max_sessions_per_user'] must be at least 1 (or None)")
+    try:
+        policy = Policy.make(
+            idle_timeout=options.get("idle_timeout", DEFAULT_IDLE_TIMEOUT),
+            # Django's SESSION_COOKIE_AGE is the lifetime a Django site already promised its users.
+            absolute_timeout=options.get("absolute_timeout", settings.SESSION_COOKIE_AGE),
+            touch_interval=options.get("touch_interval"),
+            max_sessions_per_user=options.get("max_sessions_per_user"),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(f"SESSION_MIDDLEWARE: {exc}") from None
     migrate_from = options.get("migrate_from")
     if migrate_from is not None and migrate_from not in MIGRATABLE_ENGINES:
         raise ImproperlyConfigured(
@@ -225,10 +205,10 @@ def _build() -> DjangoConfig:
     return DjangoConfig(
         store=_store(options.get("store"), prefix),
         signer=_signer(),
-        idle_timeout=idle,
-        absolute_timeout=absolute,
-        touch_interval=touch_interval,
-        max_sessions_per_user=cap,
+        idle_timeout=policy.idle_timeout,
+        absolute_timeout=policy.absolute_timeout,
+        touch_interval=policy.touch_interval,
+        max_sessions_per_user=policy.max_sessions_per_user,
         trusted_proxies=_proxies(options.get("trusted_proxies", ())),
         migrate_from=migrate_from,
         api_token=options.get("api_token"),
