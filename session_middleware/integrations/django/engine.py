@@ -168,14 +168,14 @@ class SessionStore(SessionBase):
         sid = self._sid
         if sid is None or self._gone:
             return {}
-        store = self._config.store
-        before = store.clock()
-        record = yield Load(sid, touch_interval=self._config.touch_interval)
-        if record is not None:
-            age = before - record.last_request
-            # The store skips the refresh within touch_interval; a session whose own idle
-            # timeout (set_expiry(seconds)) is that short needs it now.
-            if record.idle_timeout / 10 < age < self._config.touch_interval:
+        config = self._config
+        interval = config.touch_interval
+        before = config.store.clock()
+        record = yield Load(sid, None, interval)
+        # The store skips the refresh within touch_interval; a session whose own idle
+        # timeout (set_expiry(seconds)) is that short needs it now.
+        if record is not None and record.idle_timeout / 10 < interval:
+            if record.idle_timeout / 10 < before - record.last_request < interval:
                 record = yield Load(sid)
         return self._adopt(record)
 
