@@ -136,7 +136,7 @@ def validate_user(user: Mapping[str, Any]) -> dict[str, Any]:
     return copied
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=True)
 class SessionRecord:
     """One stored session. Times are seconds since the epoch (UTC).
 
@@ -144,6 +144,11 @@ class SessionRecord:
     the idle expiry without knowing how the middleware was configured. ``data`` maps
     each key to its JSON text, so stores merge changes per key and never share mutable
     objects with a request.
+
+    Treat a record as a value: the package never changes one, it builds a new one
+    (``dataclasses.replace``), and every store hands out records of its own, so changing
+    one changes nothing stored. (It is not ``frozen``: a frozen dataclass costs five times
+    as much to build, and a store builds one on every request.)
     """
 
     id: str
