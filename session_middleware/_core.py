@@ -431,7 +431,14 @@ class SessionCore:
             logger.info("session %s closed (logout)", id_hash(outcome.closed.id))
             header = clear_cookie(cookies, https)
         action, policy = outcome.action, self.policy
-        if action is Action.CREATE:
+        if action is Action.SAVE:  # the commonest write first
+            assert outcome.session_id is not None
+            saved = yield SaveChanges(outcome.session_id, outcome.changes)
+            if not saved:
+                logger.info("session %s closed during the request; not saved", id_hash(outcome.session_id))
+            elif not cookie.current_key:
+                header = set_cookie(cookies, self.signer.sign(outcome.session_id), https)  # re-sign: newest key
+        elif action is Action.CREATE:
             assert outcome.new_id is not None
             record = self._new_record(outcome, view)
             _, evicted = yield from create_session(policy, record, report=self.on_event is not None)
@@ -461,13 +468,6 @@ class SessionCore:
             assert outcome.session_id is not None
             if (yield Delete(outcome.session_id)):
                 header = clear_cookie(cookies, https)
-        elif action is Action.SAVE:
-            assert outcome.session_id is not None
-            saved = yield SaveChanges(outcome.session_id, outcome.changes)
-            if not saved:
-                logger.info("session %s closed during the request; not saved", id_hash(outcome.session_id))
-            elif not cookie.current_key:
-                header = set_cookie(cookies, self.signer.sign(outcome.session_id), https)  # re-sign: newest key
         return Committed(header, tuple(events))
 
     def _new_record(self, outcome: Outcome, view: RequestView) -> SessionRecord:

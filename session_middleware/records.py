@@ -192,7 +192,7 @@ class SessionRecord:
         return {key: decode_value(text) for key, text in self.data.items()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=True)
 class DataChanges:
     """Per-key changes to a session's data, applied by a store in one operation.
 
