@@ -87,8 +87,9 @@ bench: | $(PY)
 	$(SYSTEM) redis
 	command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| echo "wrk is missing (apt-get install wrk): the end-to-end part falls back to a Python client" >&2
-	$(PIP) -e '.[bench]'
+	$(PIP) -e '.[redis,django]' --group bench
 	$(PY) -m benchmarks $(BENCH_ARGS)
+	$(PY) -m benchmarks.django_read
 
 ## screenshots: refresh docs/devices.png from the end-to-end test (headless Chromium)
 screenshots: $(TEST_STAMP) system-deps
