@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 
 from .._cookies import clear_cookie, set_cookie
-from .._core import NO_COOKIE, Opened, SessionCore, Unavailable
+from .._core import NO_COOKIE, CookieState, Opened, SessionCore, Unavailable
 from .._migration import LegacyCookie
 from .._mount import mount_wsgi
 from .._ops import run_flow
@@ -108,7 +108,7 @@ class FlaskSessions:
         """The core for the app's current keys and cookie name and path; ``None`` without a key."""
         # Every request asks; the settings it depends on almost never change, so compare
         # them as they are in the config before working anything out.
-        settings = tuple(app.config.get(name) for name in config.CORE_SETTINGS)
+        settings = tuple(map(app.config.get, config.CORE_SETTINGS))
         last = self._last
         if last is not None and last[0] == settings:
             return last[1]
@@ -181,11 +181,13 @@ class FlaskSessions:
         """The request's session. As with Flask, a cookie that no current key signed is
         ignored rather than cleared, so a mistaken key change loses nothing; with
         ``migrate_from`` such a cookie may be the previous library's, carried over by the core."""
-        bad_signature = core.read_credentials(view).stale
-        opened = run_flow(core.load(view), core.store)
-        if bad_signature and opened.cookie.stale:
-            return opened._replace(cookie=NO_COOKIE)
-        return opened
+        start = core.begin(view)
+        if isinstance(start, CookieState):  # a verified cookie: one store operation
+            assert start.load is not None
+            return core.opened(view, start, start.load.run(core.store))
+        if start.cookie.stale:  # no session, and the cookie did not verify
+            return start._replace(cookie=NO_COOKIE)
+        return start
 
     def _reader(self, keys: tuple[str | bytes, ...]) -> LegacyCookie | None:
         """The reader of the sessions ``migrate_from`` names, for these keys."""
