@@ -373,8 +373,9 @@ def render_memory(memory: dict[str, Any]) -> str:
         if steps:
             rows.append(
                 [
-                    f"growth after each {size} new sessions",
-                    ", ".join(f"+{mb:.1f} MB" for mb in steps) + " (Python's hash tables double once under churn)",
+                    f"growth since the fill, after each {size} new sessions",
+                    ", ".join(f"+{mb:.1f} MB" for mb in steps)
+                    + ": one step (Python's hash tables double once under churn)",
                 ]
             )
     if expiry:
