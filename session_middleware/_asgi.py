@@ -6,6 +6,7 @@ from typing import Any, Unpack
 
 from ._core import CookieState, Opened, SessionCore, StarletteOptions, Unavailable
 from ._mount import mount_asgi
+from ._ops import arun_flow
 from ._request import RequestView, from_scope
 from .events import aemit
 from .exceptions import StoreError
@@ -71,7 +72,7 @@ class _Responder:
             flow = core.commit(self.opened, self.view, message["status"])
             if flow is not None:
                 try:
-                    committed = await core.performer.arun(flow)
+                    committed = await arun_flow(flow, core.store)
                 except StoreError as error:
                     self.suppressed = True
                     failure = core.unavailable("saving a session", error, self.view, self.opened.session)
@@ -94,7 +95,7 @@ async def _commit_websocket(core: SessionCore, opened: Opened, view: RequestView
     if flow is None:
         return
     try:
-        committed = await core.performer.arun(flow)
+        committed = await arun_flow(flow, core.store)
     except StoreError as error:
         await aemit(core.on_event, core.unavailable("saving a websocket's session", error, view, opened.session).event)
         return

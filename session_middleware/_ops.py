@@ -12,7 +12,7 @@ raises them itself. Anything else a store raises is a bug and propagates unchang
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Generator
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from ._drive import adrive, drive
@@ -140,26 +140,6 @@ class Ping(NamedTuple):
 
     async def arun(self, store: Store) -> None:
         await store.aping()
-
-
-class Performer:
-    """Performs operations on one store: ``perform`` with its sync methods, ``aperform``
-    with its async ones. Built once per store, so running a flow allocates nothing."""
-
-    __slots__ = ("store", "perform", "aperform")
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.perform: Callable[[StoreOp[Any]], Any] = lambda op: op.run(store)
-        self.aperform: Callable[[StoreOp[Any]], Awaitable[Any]] = lambda op: op.arun(store)
-
-    def run(self, flow: Flow[T]) -> T:
-        """Drive ``flow`` with the store's sync methods."""
-        return drive(flow, self.perform)
-
-    async def arun(self, flow: Flow[T]) -> T:
-        """Drive ``flow`` with the store's async methods."""
-        return await adrive(flow, self.aperform)
 
 
 def run_flow(flow: Flow[T], store: Store) -> T:

@@ -22,7 +22,6 @@ HOW_TO_MAKE_A_KEY = 'make one with: python -c "import secrets; print(secrets.tok
 SIGNATURE_LENGTH = 43
 #: id + "." + signature, for an anonymous (43) and a logged-in (47) id; nothing else is ours.
 COOKIE_VALUE_LENGTHS = {n + 1 + SIGNATURE_LENGTH: n for n in (SESSION_ID_LENGTH, TAGGED_SESSION_ID_LENGTH)}
-MAX_COOKIE_VALUE_LENGTH = max(COOKIE_VALUE_LENGTHS)
 
 
 def normalize_secret_keys(secret_key: str | bytes | Sequence[str | bytes]) -> list[bytes]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from ._core import CookieState, Opened, SessionCore, StarletteOptions
 from ._mount import mount_wsgi
+from ._ops import run_flow
 from ._request import RequestView, from_environ
 from .events import emit
 from .exceptions import StoreError
@@ -77,7 +78,7 @@ class _Responder:
         flow = core.commit(self.opened, self.view, _status_code(status))
         if flow is not None:
             try:
-                committed = core.performer.run(flow)
+                committed = run_flow(flow, core.store)
             except StoreError as error:
                 failure = core.unavailable("saving a session", error, self.view, self.opened.session)
                 self.failed = failure.body

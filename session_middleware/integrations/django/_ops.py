@@ -11,18 +11,14 @@ from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 
-from ..._drive import adrive, drive
+from ..._drive import adrive
 from ..._ops import CloseByUser, Create, Delete, Flow, Load, SaveChanges
+from ..._ops import run_flow as run
 from ...stores.base import AsyncFromSync, Store
 
 __all__ = ["CloseByUser", "Create", "Delete", "Flow", "Load", "SaveChanges", "arun", "run"]
 
 T = TypeVar("T")
-
-
-def run(flow: Flow[T], store: Store) -> T:
-    """Run ``flow`` with the store's sync methods."""
-    return drive(flow, lambda op: op.run(store))
 
 
 async def arun(flow: Flow[T], store: Store, *, server_loop: bool = True) -> T:
