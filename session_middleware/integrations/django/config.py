@@ -6,7 +6,7 @@ import difflib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -20,7 +20,7 @@ from ..._signing import CookieSigner, VerifiedCookie, normalize_secret_keys
 from ...stores.base import Store
 from ...stores.memory import MemoryStore
 
-__all__ = ["MAX_TIMEOUT", "RETRY_AFTER_SECONDS", "DjangoConfig", "get_config", "reset_config"]
+__all__ = ["MAX_TIMEOUT", "RETRY_AFTER_SECONDS", "DjangoConfig", "DjangoSessionSettings", "get_config", "reset_config"]
 
 #: Django engines whose sessions can be carried over (``migrate_from``).
 MIGRATABLE_ENGINES = frozenset(
@@ -46,8 +46,38 @@ OPTIONS = (
     "redis_prefix",
 )
 
-#: Settings whose change (``override_settings`` in tests) rebuilds the configuration.
-_WATCHED = frozenset({"SESSION_MIDDLEWARE", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "SESSION_COOKIE_AGE"})
+#: Settings whose change (``override_settings`` in tests) rebuilds the configuration,
+#: besides every ``SESSION_*`` setting.
+_WATCHED = frozenset({"SECRET_KEY", "SECRET_KEY_FALLBACKS"})
+
+
+@dataclass(frozen=True, slots=True)
+class DjangoSessionSettings:
+    """Django's own ``SESSION_*`` settings the middleware reads on every request.
+
+    Read once with the rest of the configuration: an attribute of ``django.conf.settings``
+    costs a Python-level ``__getattribute__``, and a read request needs several.
+    """
+
+    cookie_name: str
+    cookie_path: str
+    cookie_domain: str | None
+    cookie_secure: bool
+    cookie_httponly: bool
+    cookie_samesite: Literal["Lax", "Strict", "None", False] | None
+    save_every_request: bool
+
+    @classmethod
+    def from_settings(cls) -> DjangoSessionSettings:
+        return cls(
+            cookie_name=settings.SESSION_COOKIE_NAME,
+            cookie_path=settings.SESSION_COOKIE_PATH,
+            cookie_domain=settings.SESSION_COOKIE_DOMAIN,
+            cookie_secure=bool(settings.SESSION_COOKIE_SECURE),
+            cookie_httponly=bool(settings.SESSION_COOKIE_HTTPONLY),
+            cookie_samesite=settings.SESSION_COOKIE_SAMESITE,
+            save_every_request=bool(settings.SESSION_SAVE_EVERY_REQUEST),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +94,7 @@ class DjangoConfig:
     migrate_from: str | None
     api_token: str | Sequence[str] | None
     api_authorize: Callable[..., Any] | None
+    django: DjangoSessionSettings
     #: Cookie values that verified, so that the middleware and the engine, which both see
     #: the value, and a browser's repeat requests pay for the HMAC once (bounded, cleared
     #: when full; a value that does not verify is never remembered).
@@ -116,7 +147,7 @@ def reset_config() -> None:
 
 @receiver(setting_changed, dispatch_uid="session_middleware.integrations.django.config")
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in _WATCHED:
+    if setting in _WATCHED or setting.startswith("SESSION_"):
         reset_config()
 
 
@@ -213,4 +244,5 @@ def _build() -> DjangoConfig:
         migrate_from=migrate_from,
         api_token=options.get("api_token"),
         api_authorize=_authorize(options.get("api_authorize")),
+        django=DjangoSessionSettings.from_settings(),
     )

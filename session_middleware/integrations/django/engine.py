@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.utils.module_loading import import_string
 
 from ...records import DataChanges, SessionRecord, decode_value, encode_value, new_session_id, validate_user
 from ._ops import Create, Delete, Flow, Load, SaveChanges, arun, run
@@ -58,25 +62,40 @@ class SessionStore(SessionBase):
     gives the session a new id tagged with its user.
     """
 
+    # Per-object state, with the values a new object starts from: only what a request
+    # changes is set on the instance (a read request builds one of these).
+    _sid: str | None = None
+    _signed: str | None = None
+    #: The cookie verified with a fallback key: the response re-signs it with SECRET_KEY.
+    resign = False
+    _record: SessionRecord | None = None
+    _stored: Mapping[str, str] = MappingProxyType({})
+    _user: dict[str, Any] | None = None
+    _pending_user: dict[str, Any] | None = None
+    _cleared = False
+    #: Closed in the store while this object held it: never written again.
+    _gone = False
+    #: Whether the async methods run on the server's event loop; the sync middleware
+    #: (WSGI) clears it, since Django runs async views there in short-lived loops.
+    server_loop = True
+
     def __init__(self, session_key: str | None = None) -> None:
+        # SessionBase.__init__ is not called: it imports SESSION_SERIALIZER for every
+        # object, which this engine never uses (see ``serializer``); what else it sets is
+        # set here (tests/django_engine checks the two stay in step).
         self._config = get_config()
-        self._sid: str | None = None
-        self._signed: str | None = None
-        #: The cookie verified with a fallback key: the response re-signs it with SECRET_KEY.
-        self.resign = False
-        self._record: SessionRecord | None = None
-        self._stored: dict[str, str] = {}
-        self._user: dict[str, Any] | None = None
-        self._pending_user: dict[str, Any] | None = None
-        self._cleared = False
-        #: Closed in the store while this object held it: never written again.
-        self._gone = False
         #: ``(address, client)`` of the request, for a session this request opens.
         self.origin: Callable[[], tuple[str, str]] = _no_origin
-        #: Whether the async methods run on the server's event loop; the sync middleware
-        #: (WSGI) clears it, since Django runs async views there in short-lived loops.
-        self.server_loop = True
-        super().__init__(session_key)
+        self.accessed = False
+        self.modified = False
+        if session_key is not None:
+            self._set_signed_key(session_key)
+
+    @cached_property
+    def serializer(self) -> Any:
+        """Django's ``SESSION_SERIALIZER``: unused here (values are stored as JSON per key),
+        kept for code that reads it from a ``SessionBase``."""
+        return import_string(settings.SESSION_SERIALIZER)
 
     async def _arun(self, flow: Flow[T]) -> T:
         return await arun(flow, self._config.store, server_loop=self.server_loop)

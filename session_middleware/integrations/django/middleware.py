@@ -143,7 +143,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
         assert not isinstance(response, HttpResponseBase)
         awaited = await response
         try:
-            plan = self._plan(request, awaited, cookie)
+            plan = self._plan(request, awaited)
             if plan.save:
                 await self._asave(request.session)  # type: ignore[arg-type]
             return self._respond(request, awaited, cookie, plan)
@@ -162,7 +162,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
 
     @staticmethod
     def _open(request: HttpRequest, config: DjangoConfig) -> CookieRead:
-        cookie = read_cookie(request.META.get("HTTP_COOKIE", ""), settings.SESSION_COOKIE_NAME, config.verify)
+        cookie = read_cookie(request.META.get("HTTP_COOKIE", ""), config.django.cookie_name, config.verify)
         session = SessionStore(cookie.value)
         session.origin = lambda: origin(request, config)
         request.session = session
@@ -170,7 +170,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
 
     @staticmethod
     def _old_cookie(request: HttpRequest) -> str | None:
-        value = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        value = request.COOKIES.get(get_config().django.cookie_name)
         return value or None
 
     def _migrate(self, request: HttpRequest, config: DjangoConfig, session: SessionStore) -> None:
@@ -186,7 +186,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
     # -- the response --------------------------------------------------------------------
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase, cookie: CookieRead) -> HttpResponseBase:
-        plan = self._plan(request, response, cookie)
+        plan = self._plan(request, response)
         if plan.save:
             self._save(request.session)  # type: ignore[arg-type]
         return self._respond(request, response, cookie, plan)
@@ -195,11 +195,17 @@ class SessionMiddleware(DjangoSessionMiddleware):
         save: bool
         set_cookie: bool
 
-    def _plan(self, request: HttpRequest, response: HttpResponseBase, cookie: CookieRead) -> _Plan:
+    _NOTHING = _Plan(False, False)
+
+    def _plan(self, request: HttpRequest, response: HttpResponseBase) -> _Plan:
         session = getattr(request, "session", None)
-        if not isinstance(session, SessionStore) or session.is_empty() or response.status_code >= 500:
-            return self._Plan(False, False)
-        save = session.modified or settings.SESSION_SAVE_EVERY_REQUEST or (session.accessed and session.has_changes())
+        if type(session) is not SessionStore and not isinstance(session, SessionStore):
+            return self._NOTHING
+        if response.status_code >= 500 or session.is_empty():
+            return self._NOTHING
+        save = (
+            session.modified or get_config().django.save_every_request or (session.accessed and session.has_changes())
+        )
         return self._Plan(save, save or session.resign)
 
     @staticmethod
@@ -227,42 +233,62 @@ class SessionMiddleware(DjangoSessionMiddleware):
             # cookie (a concurrent login) that clearing would log out; the next request
             # that sends this one has it cleared.
             if session.accessed:
-                patch_vary_headers(response, ("Cookie",))
+                vary_on_cookie(response)
             return response
-        name = settings.SESSION_COOKIE_NAME
         vary = session.accessed
-        changed = False
-        if session.is_empty() or (plan.set_cookie and session.session_key is None):
-            if cookie.present:
-                response.delete_cookie(
-                    name,
-                    path=settings.SESSION_COOKIE_PATH,
-                    domain=settings.SESSION_COOKIE_DOMAIN,
-                    samesite=settings.SESSION_COOKIE_SAMESITE,
-                )
-                changed = True
-        elif plan.set_cookie:
-            if session.get_expire_at_browser_close():
-                max_age: int | None = None
-                expires: str | None = None
-            else:
-                max_age = session.get_expiry_age()
-                expires = http_date(time.time() + max_age)
-            response.set_cookie(
-                name,
-                session.session_key,
-                max_age=max_age,
-                expires=expires,
-                domain=settings.SESSION_COOKIE_DOMAIN,
-                path=settings.SESSION_COOKIE_PATH,
-                secure=bool(settings.SESSION_COOKIE_SECURE or request.is_secure()),
-                httponly=bool(settings.SESSION_COOKIE_HTTPONLY),
-                samesite=settings.SESSION_COOKIE_SAMESITE,
-            )
-            changed = True
+        if plan.set_cookie or cookie.present:
+            changed = self._write_cookie(request, response, session, cookie, plan)
+        else:
+            changed = False
         if changed:
             # No shared cache may keep one visitor's cookie for another.
             response["Cache-Control"] = "no-store"
         if vary or changed:
-            patch_vary_headers(response, ("Cookie",))
+            vary_on_cookie(response)
         return response
+
+    @staticmethod
+    def _write_cookie(
+        request: HttpRequest, response: HttpResponseBase, session: SessionStore, cookie: CookieRead, plan: _Plan
+    ) -> bool:
+        """Set or clear the session cookie as the plan says; whether the response changed."""
+        django = get_config().django
+        if session.is_empty() or (plan.set_cookie and session.session_key is None):
+            if not cookie.present:
+                return False
+            response.delete_cookie(
+                django.cookie_name,
+                path=django.cookie_path,
+                domain=django.cookie_domain,
+                samesite=django.cookie_samesite,
+            )
+            return True
+        if not plan.set_cookie:
+            return False
+        if session.get_expire_at_browser_close():
+            max_age: int | None = None
+            expires: str | None = None
+        else:
+            max_age = session.get_expiry_age()
+            expires = http_date(time.time() + max_age)
+        response.set_cookie(
+            django.cookie_name,
+            session.session_key,
+            max_age=max_age,
+            expires=expires,
+            domain=django.cookie_domain,
+            path=django.cookie_path,
+            secure=django.cookie_secure or request.is_secure(),
+            httponly=django.cookie_httponly,
+            samesite=django.cookie_samesite,
+        )
+        return True
+
+
+def vary_on_cookie(response: HttpResponseBase) -> None:
+    """``patch_vary_headers(response, ("Cookie",))``, without its parsing when the
+    response has no ``Vary`` yet (most responses)."""
+    if "Vary" in response:
+        patch_vary_headers(response, ("Cookie",))
+    else:
+        response["Vary"] = "Cookie"

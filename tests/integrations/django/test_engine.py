@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.test.utils import override_settings
 from django.utils import timezone
 
@@ -37,6 +37,16 @@ def test_new_session_is_neither_accessed_nor_modified(session: SessionStore) -> 
     assert session.modified is False
     assert session.accessed is False
     assert session.session_key is None
+
+
+def test_a_new_session_has_every_attribute_sessionbase_sets(session: SessionStore) -> None:
+    # The engine does not call SessionBase.__init__; it must still set what that sets
+    # (but the key, which SessionBase keeps behind the ``_session_key`` this engine replaces).
+    expected = set(vars(SessionBase())) - {"_SessionBase__session_key"}
+    assert expected <= set(vars(session)) | set(dir(session))
+    assert session.serializer is SessionBase().serializer
+    keyed = SessionStore(session.session_key)
+    assert (keyed.accessed, keyed.modified) == (False, False)
 
 
 def test_get_of_a_missing_key(session: SessionStore, arun: Run) -> None:

@@ -72,6 +72,21 @@ def test_reads_send_no_cookie_but_vary(store: Store, browser: Browser) -> None:
     assert "Cache-Control" not in response.headers
 
 
+def test_vary_cookie_joins_the_views_own_vary(store: Store, browser: Browser) -> None:
+    browser.get("/set/a/1")
+    response = browser.get("/get-varying/a")
+    assert response.json() == {"value": "1"}
+    assert vary(response) == ["Accept-Language", "Cookie"]
+
+
+def test_a_changed_cookie_setting_applies_to_the_next_request(store: Store, browser: Browser) -> None:
+    browser.get("/set/a/1")
+    with override_settings(SESSION_COOKIE_NAME="other"):
+        assert browser.get("/get/a").json() == {"value": None}  # the old name is not read
+        assert "other" in browser.get("/set/a/2").cookies
+    assert browser.get("/get/a").json() == {"value": "1"}
+
+
 def test_a_tampered_cookie_is_no_session_and_is_cleared(store: Store, browser: Browser) -> None:
     browser.get("/set/a/1")
     value = browser.cookie()

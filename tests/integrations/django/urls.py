@@ -15,6 +15,7 @@ urlpatterns = [
     path("aset/<str:key>/<str:value>", views.aset_value),
     path("get/<str:key>", views.get_value),
     path("aget/<str:key>", views.aget_value),
+    path("get-varying/<str:key>", views.get_value_varying),
     path("dump", views.dump),
     path("plain", views.plain),
     path("login/<str:username>", views.login_view),

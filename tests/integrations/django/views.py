@@ -25,6 +25,13 @@ def get_value(request: HttpRequest, key: str) -> JsonResponse:
     return JsonResponse({"value": request.session.get(key)})
 
 
+def get_value_varying(request: HttpRequest, key: str) -> JsonResponse:
+    """A read whose response already varies on another header."""
+    response = JsonResponse({"value": request.session.get(key)})
+    response["Vary"] = "Accept-Language"
+    return response
+
+
 async def aget_value(request: HttpRequest, key: str) -> JsonResponse:
     return JsonResponse({"value": await request.session.aget(key)})
 
