@@ -336,17 +336,19 @@ def flask_floor() -> Stack:
     return Stack("flask-floor", "Flask without sessions (floor)", "flask", "wsgi", app.wsgi_app, probe, is_floor=True)
 
 
-def _environ_session() -> Any:
-    from flask import request
-
-    return request.environ["session"]
-
-
 def _ours_flask(name: str, probe: Probe, store: Any) -> tuple[Any, Any]:
-    """A Flask app under our middleware on ``store``, and the same with ``touch_interval=0``."""
-    app = flask_app(name, probe, _environ_session)
-    flask_wsgi = app.wsgi_app
-    return _ours_wsgi(flask_wsgi, store), _ours_wsgi(flask_wsgi, store, touch_interval=0)
+    """A Flask app with ``init_app`` on ``store`` (the view uses ``flask.session``, as the
+    peers' do), and the same with ``touch_interval=0``."""
+    from session_middleware.integrations.flask import init_app
+
+    apps = []
+    for suffix, options in (("", {}), ("_due", {"touch_interval": 0})):
+        app = flask_app(name + suffix, probe, _flask_session)
+        app.secret_key = SECRET
+        app.permanent_session_lifetime = LIFETIME
+        init_app(app, store=store, **options)
+        apps.append(app.wsgi_app)
+    return apps[0], apps[1]
 
 
 def ours_flask_memory() -> Stack:

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import flask
 
-from .._cookies import clear_cookie, set_cookie
+from .._cookies import clear_cookie, merge_vary, set_cookie
 from .._core import NO_COOKIE, CookieState, Opened, SessionCore, Unavailable
 from .._migration import LegacyCookie
 from .._mount import mount_wsgi
 from .._ops import run_flow
 from .._options import resolve_options
-from .._request import RequestView, from_environ
+from .._request import RequestView, _EnvironView, from_environ
 from ..events import emit
 from ..exceptions import StoreError
 from ..stores.base import Store
@@ -35,6 +35,7 @@ from ._flask_session_migration import FlaskSessionRedis
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from flask import Flask
+    from flask.sessions import SessionMixin
     from flask.wrappers import Response
 
 #: The environ key of a request's session state, set before Flask runs.
@@ -47,7 +48,7 @@ _STATUS_503 = "503 Service Unavailable"
 class RequestState:
     """One request's session: the core that opened it, the load, and a store failure at save."""
 
-    __slots__ = ("core", "opened", "view", "attached", "failed")
+    __slots__ = ("core", "opened", "view", "attached", "failed", "vary")
 
     def __init__(self, core: SessionCore, opened: Opened, view: RequestView, attached: bool) -> None:
         self.core = core
@@ -57,6 +58,9 @@ class RequestState:
         self.attached = attached
         #: The 503 that replaces the response when saving failed.
         self.failed: Unavailable | None = None
+        #: The session was accessed and nothing else changed the headers: the WSGI wrapper
+        #: adds ``Vary: Cookie`` to the headers Flask sends (cheaper than on the Response).
+        self.vary = False
 
 
 class FlaskSessions:
@@ -142,12 +146,22 @@ class FlaskSessions:
     # -- the WSGI side: load before Flask runs ------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        core = self.core_for(self.app)
+        # Flask's request machinery runs around every line here: the common path makes
+        # as few calls as it can (core_for's check and load's verified-cookie case inline).
+        last = self._last
+        if last is not None and last[0] == tuple(map(self.app.config.get, config.CORE_SETTINGS)):
+            core = last[1]
+        else:
+            core = self.core_for(self.app)
         if core is None:  # no secret key: Flask's own null session, as without init_app
             return self.wsgi_app(environ, start_response)
-        view = from_environ(environ)
+        view = _EnvironView(environ)
         try:
-            opened = self.load(core, view)
+            start = core.begin(view)
+            if type(start) is CookieState:
+                opened = core.opened(view, start, start.load.run(core.store))  # type: ignore[union-attr]
+            else:
+                opened = self.load(core, view, start)
         except StoreError as error:
             failure = core.unavailable("loading a session", error, view)
             start_response(_STATUS_503, failure.headers)
@@ -161,9 +175,11 @@ class FlaskSessions:
         def respond(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             if state.failed is not None:
                 return start_response(_STATUS_503, state.failed.headers, exc_info)
+            if state.vary:
+                headers = vary_on_cookie_headers(headers)
             return start_response(status, headers, exc_info)
 
-        app_iter = self._app(core)(environ, respond)
+        app_iter = (self._dispatch or self._app(core))(environ, respond)
         if state.failed is not None:
             close = getattr(app_iter, "close", None)
             if close is not None:
@@ -177,11 +193,14 @@ class FlaskSessions:
             self._dispatch = mount_wsgi(self.wsgi_app, core)  # the REST API, at api_path if set
         return self._dispatch
 
-    def load(self, core: SessionCore, view: RequestView) -> Opened:
-        """The request's session. As with Flask, a cookie that no current key signed is
-        ignored rather than cleared, so a mistaken key change loses nothing; with
-        ``migrate_from`` such a cookie may be the previous library's, carried over by the core."""
-        start = core.begin(view)
+    def load(self, core: SessionCore, view: RequestView, start: Opened | CookieState | None = None) -> Opened:
+        """The request's session (``start``: what ``core.begin(view)`` answered, if asked).
+
+        As with Flask, a cookie that no current key signed is ignored rather than
+        cleared, so a mistaken key change loses nothing; with ``migrate_from`` such a
+        cookie may be the previous library's, carried over by the core."""
+        if start is None:
+            start = core.begin(view)
         if isinstance(start, CookieState):  # a verified cookie: one store operation
             assert start.load is not None
             return core.opened(view, start, start.load.run(core.store))
@@ -220,30 +239,39 @@ class FlaskSessions:
 
     # -- the Flask side: save where Flask saves ------------------------------------------
 
-    def save(self, app: Flask, session: FlaskSession, response: Response) -> None:
-        """Commit the session and set the cookie as Flask's ``save_session`` would."""
+    def save(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Commit the session and set the cookie as Flask's ``save_session`` would
+        (``TrackedSessionInterface.save_session`` is this method)."""
+        if type(session) is not self.session_class and not isinstance(session, FlaskSession):
+            return
         state = session._request
         if state is None:
             return
-        accessed = session.accessed
-        permanent = session._is_permanent()
         core, status = state.core, response.status_code
+        flow = core.commit(state.opened, state.view, status)
+        # Flask's should_set_cookie, for a stored session with data: the app wrote to it
+        # (any write, as Flask counts them, or ``modified = True``), or it is permanent and
+        # SESSION_REFRESH_EACH_REQUEST slides its expiry on every request. Nested changes
+        # are saved without a cookie, which does not change.
+        resend = (
+            status < 500
+            and session._record is not None
+            and bool(dict.__len__(session))
+            and (session._modified_flag or (session._is_permanent() and config.refresh_each_request(app)))
+        )
+        if flow is None and not resend:
+            if session._accessed:
+                if state.attached:
+                    state.vary = True
+                else:
+                    vary_on_cookie(response)
+            return  # most requests: nothing to write, no cookie to send
+        accessed, permanent = session._accessed, session._is_permanent()
         # The environ as the app saw it: a ProxyFix inside the wrapper may have changed the
         # scheme and the peer since the session was loaded.
-        view = state.view
-        environ = flask.request.environ if flask.has_request_context() else None
-        if environ is not None and (environ.get("wsgi.url_scheme"), environ.get("REMOTE_ADDR")) != (
-            view.scheme,
-            view.peer,
-        ):
-            view = from_environ(environ)
-        flow = core.commit(state.opened, view, status)
-        resend = status < 500 and not session.is_new and bool(dict.__len__(session))
-        resend = resend and self._resend(app, session, permanent)
-        if flow is None and not resend:
-            if accessed:
-                response.vary.add("Cookie")
-            return  # most requests: nothing to write, no cookie to send
+        view = self._view_now(state.view)
+        if flow is not None and view is not state.view:
+            flow = core.commit(state.opened, view, status)
         # Read the cookie's settings before any write: a setting Flask would refuse raises first.
         settings = config.cookie_settings(app, self.overrides, permanent=permanent)
         header = None
@@ -271,9 +299,29 @@ class FlaskSessions:
             response.headers.extend(headers)
 
     @staticmethod
-    def _resend(app: Flask, session: FlaskSession, permanent: bool) -> bool:
-        """Flask's ``should_set_cookie``: the app wrote to the session (any write, as Flask
-        counts them, or ``modified = True``), or it is permanent and
-        ``SESSION_REFRESH_EACH_REQUEST`` slides its expiry on every request. Nested changes
-        are saved without a cookie, which does not change."""
-        return session._was_written() or (permanent and config.refresh_each_request(app))
+    def _view_now(view: RequestView) -> RequestView:
+        """``view``, or a new one if the environ's scheme or peer changed since it was taken."""
+        environ = flask.request.environ if flask.has_request_context() else None
+        if environ is None or (environ.get("wsgi.url_scheme"), environ.get("REMOTE_ADDR")) == (view.scheme, view.peer):
+            return view
+        return from_environ(environ)
+
+
+def vary_on_cookie_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """WSGI response headers that vary by ``Cookie`` (one ``Vary`` header, merged)."""
+    for name, _ in headers:
+        if name.lower() == "vary":
+            vary = merge_vary(", ".join(v for n, v in headers if n.lower() == "vary"))
+            return [*((n, v) for n, v in headers if n.lower() != "vary"), ("Vary", vary)]
+    return [*headers, ("Vary", "Cookie")]
+
+
+def vary_on_cookie(response: Response) -> None:
+    """``response.vary.add("Cookie")`` without parsing a ``Vary`` the response does not
+    have (most responses): Werkzeug's header set costs more than the rest of a save."""
+    headers = response.headers
+    for name, _ in headers:
+        if name.lower() == "vary":
+            response.vary.add("Cookie")
+            return
+    headers.add("Vary", "Cookie")

@@ -23,6 +23,8 @@ class FlaskSession(TrackedSession, SessionMixin):
     ``new`` is true until the session is stored. ``permanent`` is the ``_permanent`` key.
     """
 
+    __slots__ = ("_modified_flag", "_request")
+
     codec = TaggedJSONCodec(session_json_serializer)
     #: ``permanent`` of a session that never set it: Flask's is not, Flask-Session's
     #: ``SESSION_PERMANENT`` (true unless set otherwise) is.
@@ -90,15 +92,6 @@ class FlaskSession(TrackedSession, SessionMixin):
         """Flask-Session's name for :attr:`id`."""
         return self.id
 
-    def _was_written(self) -> bool:
-        """The app wrote to the session in this request (or set ``modified``), as Flask's
-        own sessions count modifications: what re-sends the cookie."""
-        return self._modified_flag
-
     def _is_permanent(self) -> bool:
         """``permanent``, read without marking the session accessed (the save reads it)."""
-        accessed = self._accessed
-        try:
-            return bool(self.get("_permanent", self.default_permanent))
-        finally:
-            self._accessed = accessed
+        return bool(self.peek("_permanent", self.default_permanent))

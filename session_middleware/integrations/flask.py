@@ -59,16 +59,21 @@ class TrackedSessionInterface(SessionInterface):
 
     def __init__(self, sessions: FlaskSessions) -> None:
         self.sessions = sessions
+        # Flask calls save_session on every request: straight to the saving code.
+        self.save_session = sessions.save  # type: ignore[method-assign]
 
     def open_session(self, app: Flask, request: flask.Request) -> FlaskSession | None:
         state = request.environ.get(STATE_KEY)
-        if isinstance(state, RequestState) and isinstance(state.opened.session, FlaskSession):
-            return state.opened.session
+        if type(state) is RequestState:  # loaded by the WSGI wrapper, as a FlaskSession
+            return state.opened.session  # type: ignore[return-value]
         return self.sessions.open_detached(app, request.environ)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        if isinstance(session, FlaskSession):
-            self.sessions.save(app, session, response)
+        self.sessions.save(app, session, response)
+
+    def is_null_session(self, obj: object) -> bool:
+        # Asked on every request: a FlaskSession answers without an ABC instance check.
+        return type(obj) is not self.sessions.session_class and super().is_null_session(obj)
 
     def regenerate(self, session: SessionMixin) -> None:
         """Flask-Session's ``app.session_interface.regenerate(session)``: a new id, the same data."""
