@@ -49,7 +49,7 @@ from ._migration import LegacyCookie, legacy_reader
 from ._ops import Create, Delete, Flow, ListByUser, Load, SaveChanges
 from ._policy import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, RETRY_AFTER_SECONDS, Policy
 from ._request import RequestView
-from ._session import Action, Outcome, Session
+from ._session import NOTHING, Action, Outcome, Session
 from ._signing import HOW_TO_MAKE_A_KEY, CookieSigner, normalize_secret_keys
 from .events import CloseReason, EventHook, EventKind, SessionEvent
 from .exceptions import StoreError
@@ -413,7 +413,8 @@ class SessionCore:
         if status is not None and status >= 500:
             return None  # the app failed: what it did to the session is not kept
         outcome = opened.session.outcome(status is not None)
-        if not outcome.needs_commit and not opened.cookie.stale:
+        # NOTHING (most requests) answers without the property call; it has no needs_commit.
+        if (outcome is NOTHING or not outcome.needs_commit) and not opened.cookie.stale:
             return None
         return self._commit_flow(outcome, opened.cookie, view)
 

@@ -91,6 +91,13 @@ def encode_value(key: object, value: Any) -> str:
 
 def decode_value(text: str) -> Any:
     """Decode one value written by :func:`encode_value`."""
+    # The commonest value is a short string without escapes: its text is the value.
+    # ``isprintable`` excludes the control characters JSON forbids raw (and a few it
+    # allows, which take the parser like everything else).
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        inner = text[1:-1]
+        if '"' not in inner and "\\" not in inner and inner.isprintable():
+            return inner
     # json.loads runs two whitespace regexes around the parse, several times the cost of
     # parsing a short value; compact JSON has no surrounding whitespace, so parse it
     # directly and leave anything else (whitespace, trailing data, errors) to json.loads.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask.sessions import SessionMixin, session_json_serializer
@@ -10,6 +11,7 @@ from .._session import Session as TrackedSession
 from ._flask_codec import TaggedJSONCodec
 
 if TYPE_CHECKING:
+    from ..records import SessionRecord
     from ._flask_requests import RequestState
 
 
@@ -30,10 +32,16 @@ class FlaskSession(TrackedSession, SessionMixin):
     #: ``SESSION_PERMANENT`` (true unless set otherwise) is.
     default_permanent: ClassVar[bool] = False
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        record: SessionRecord | None,
+        now: float,
+        origin: Callable[[], tuple[str, str]],
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
         self._modified_flag = False
         self._request: RequestState | None = None
-        super().__init__(*args, **kwargs)
+        TrackedSession.__init__(self, record, now, origin, data)
 
     @property
     def accessed(self) -> bool:
