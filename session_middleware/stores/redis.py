@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -110,16 +111,22 @@ class RedisStore:
             backoff = ExponentialWithJitterBackoff(base=0.02, cap=0.25)
             sync_retry = redis.retry.Retry(backoff, retries, supported_errors=(ConnectionError,))
             async_retry = redis.asyncio.retry.Retry(backoff, retries, supported_errors=(ConnectionError,))
+            # The async client's socket timeout would put every command's write through
+            # asyncio.wait_for, a task and an event-loop turn each; the store bounds the
+            # whole call with asyncio.timeout instead (one timer), connection included.
+            async_options = {**options, "socket_timeout": None}
             if cluster:
                 client = redis.cluster.RedisCluster.from_url(url, retry=sync_retry, **options)
-                async_client = redis.asyncio.cluster.RedisCluster.from_url(url, retry=async_retry, **options)
+                async_client = redis.asyncio.cluster.RedisCluster.from_url(url, retry=async_retry, **async_options)
             else:
                 client = redis.Redis.from_url(url, retry=sync_retry, **options)
-                async_client = redis.asyncio.Redis.from_url(url, retry=async_retry, **options)
+                async_client = redis.asyncio.Redis.from_url(url, retry=async_retry, **async_options)
         self._client = client
         self._async_client = async_client
         self._perform = None if client is None else _performer(client)
-        self._aperform = None if async_client is None else _async_performer(async_client)
+        # A client passed in keeps the timeouts it was given.
+        call_timeout = socket_timeout if url is not None else None
+        self._aperform = None if async_client is None else _async_performer(async_client, call_timeout)
 
     def __repr__(self) -> str:
         return f"RedisStore(prefix={self.prefix!r})"
@@ -268,7 +275,12 @@ def _performer(client: SyncClient) -> Callable[[Op], Any]:
     return perform
 
 
-def _async_performer(client: AsyncClient) -> Callable[[Op], Awaitable[Any]]:
+def _async_performer(client: AsyncClient, timeout: float | None) -> Callable[[Op], Awaitable[Any]]:
+    """Performs operations on the async client; with ``timeout``, each operation (its
+    connection, retries and script reload included) fails with ``TimeoutError``, a
+    backend error, after that many seconds. redis-py drops a connection whose command
+    was cancelled, so no later command can read the late reply."""
+
     async def perform(op: Op) -> Any:
         method, args = _call(client, op)
         try:
@@ -277,4 +289,11 @@ def _async_performer(client: AsyncClient) -> Callable[[Op], Awaitable[Any]]:
             method, args = _reload(client, op)
             return await method(*args)
 
-    return perform
+    if timeout is None:
+        return perform
+
+    async def perform_within(op: Op) -> Any:
+        async with asyncio.timeout(timeout):
+            return await perform(op)
+
+    return perform_within

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -350,9 +352,12 @@ def test_defaults_bound_every_wait(redis_server: RedisServer) -> None:
     store = RedisStore(redis_server.url)
     for client in (store._client, store._async_client):
         kwargs = client.connection_pool.connection_kwargs  # type: ignore[union-attr]
-        assert kwargs["socket_timeout"] == 1.0 and kwargs["socket_connect_timeout"] == 1.0
+        assert kwargs["socket_connect_timeout"] == 1.0
         assert kwargs["health_check_interval"] == 0
         assert kwargs["retry"].get_retries() == 1
+    # The sync client's socket bounds each wait; the async calls are bounded as a whole.
+    assert store._client.connection_pool.connection_kwargs["socket_timeout"] == 1.0  # type: ignore[union-attr]
+    assert store._async_client.connection_pool.connection_kwargs["socket_timeout"] is None  # type: ignore[union-attr]
     store.close()
 
 
@@ -366,6 +371,36 @@ def test_constructor_refuses_ambiguous_or_unsafe_settings(redis_server: RedisSer
     with pytest.raises(ValueError):
         RedisStore(redis_server.url, socket_timeout=0)
     assert "redis://" not in repr(RedisStore("redis://:secret@127.0.0.1:1/0"))
+
+
+def test_a_hung_server_fails_async_calls_within_the_timeout_and_leaves_no_late_reply(
+    private_redis_server: RedisServer,
+) -> None:
+    server = private_redis_server
+    store = RedisStore(server.url, socket_timeout=0.3, connect_timeout=0.3)
+
+    async def scenario() -> None:
+        record = make_record(time.time)  # type: ignore[arg-type]
+        assert await store.acreate(record)
+        server.pause()
+        try:
+            for _ in range(2):  # a connection in use when it hung, then a new one
+                started = time.monotonic()
+                with pytest.raises(StoreError, match="TimeoutError"):
+                    await store.aload_and_touch(record.id)
+                assert time.monotonic() - started < 1.0
+        finally:
+            server.resume()
+        # Replies the hung server sends late must reach no later command.
+        other = make_record(time.time)  # type: ignore[arg-type]
+        assert await store.acreate(other)
+        for _ in range(5):
+            loaded = await store.aload_and_touch(record.id)
+            assert loaded is not None and loaded.id == record.id
+            assert (await store.aload_and_touch(other.id)).id == other.id  # type: ignore[union-attr]
+        await store.aclose()
+
+    asyncio.run(scenario())
 
 
 def test_a_store_without_the_matching_client_says_so(redis_server: RedisServer, async_runner: Any) -> None:
