@@ -149,17 +149,30 @@ def record_fields(record: SessionRecord) -> list[bytes]:
     return flat
 
 
-def pairs(reply: Sequence[Any] | Mapping[Any, Any]) -> dict[str, str]:
-    """A hash as a dict, from ``HGETALL`` (a dict) or a script (a flat list)."""
-    if isinstance(reply, Mapping):
-        return {decode(k): decode(v) for k, v in reply.items()}
-    if reply and isinstance(reply[0], bytes):  # all bytes, unless the client decodes replies
-        try:
-            reply = list(map(bytes.decode, reply))  # strict UTF-8 is the fast path
-        except UnicodeDecodeError:  # lone surrogates, kept as MemoryStore keeps them
-            reply = [decode(item) for item in reply]
-    items = iter(reply)
-    return dict(zip(items, items, strict=True))
+def raw_fields(reply: Sequence[Any] | Mapping[Any, Any]) -> dict[bytes, bytes]:
+    """A hash as a dict of its raw bytes, from ``HGETALL`` (a dict) or a script (a flat
+    list); text from a client that decodes replies is encoded back."""
+    if not isinstance(reply, Mapping):
+        items = iter(reply)
+        reply = dict(zip(items, items, strict=True))
+    for name in reply:
+        if type(name) is bytes:
+            return reply  # type: ignore[return-value]
+        break
+    return {_raw(k): _raw(v) for k, v in reply.items()}
+
+
+def _raw(item: bytes | str) -> bytes:
+    return item if isinstance(item, bytes) else encode(item)
+
+
+_VERSION_RAW = encode(VERSION)
+_DATA_RAW = encode(DATA_PREFIX)
+#: The fields a record has besides its data (``record_fields``).
+_META_RAW = frozenset(
+    {b"v", b"id", b"opened", b"last_request", b"idle_timeout", b"absolute_expiry", b"address", b"client"}
+    | {b"user", b"uid", b"ix"}
+)
 
 
 def decode_record(
@@ -170,30 +183,31 @@ def decode_record(
     or, when the caller knows it, is ``session_id``.
 
     Every data value is checked to be JSON, so a damaged record fails here and never as
-    a 500 when the application reads the key. This runs on every request: it builds the
-    record directly instead of through a JSON round trip.
+    a 500 when the application reads the key. This runs on every request: it reads the
+    fields as the bytes Redis sent and decodes only the text the record keeps.
     """
     try:
-        fields = pairs(reply)
-        if fields["v"] != VERSION:
+        fields = raw_fields(reply)
+        if fields[b"v"] != _VERSION_RAW:
             return None
-        opened, last_request = float(fields["opened"]), float(fields["last_request"])
-        idle_timeout, absolute_expiry = float(fields["idle_timeout"]), float(fields["absolute_expiry"])
+        opened, last_request = float(fields[b"opened"]), float(fields[b"last_request"])
+        idle_timeout, absolute_expiry = float(fields[b"idle_timeout"]), float(fields[b"absolute_expiry"])
         # A sum is finite only if every term is (an inf or a nan makes it inf or nan).
         if not math.isfinite(opened + last_request + idle_timeout + absolute_expiry) or idle_timeout <= 0:
             return None
-        user_text, uid = fields.get("user"), fields.get("uid")
+        user_raw, uid_raw = fields.get(b"user"), fields.get(b"uid")
         user: dict[str, Any] | None = None
-        if user_text is not None or uid is not None:
-            user = decode_value(user_text or "")  # no user text: not JSON, so a damaged record
-            if not is_user(user) or user["id"] != uid:
+        if user_raw is not None or uid_raw is not None:
+            user = decode_value(decode(user_raw or b""))  # no user text: not JSON, so a damaged record
+            if not is_user(user) or uid_raw is None or user["id"] != decode(uid_raw):
                 return None
         data: dict[str, str] = {}
-        for name, text in fields.items():
-            if name.startswith(DATA_PREFIX):
+        for name, raw in fields.items():
+            if name not in _META_RAW and name[:2] == _DATA_RAW:
+                text = decode(raw)
                 decode_value(text)
-                data[name[len(DATA_PREFIX) :]] = text
-        sid, address, client = fields["id"], fields["address"], fields["client"]
+                data[decode(name[2:])] = text
+        sid, address, client = decode(fields[b"id"]), decode(fields[b"address"]), decode(fields[b"client"])
     except (KeyError, TypeError, ValueError, RecursionError):
         return None
     owned = sid == session_id if session_id is not None else digest(sid) == token
