@@ -32,7 +32,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..records import RECORD_FORMAT, SessionRecord, decode_value, is_user, session_tag, user_tag
 
@@ -237,8 +237,11 @@ class Script:
         object.__setattr__(self, "sha", hashlib.sha1(self.lua.encode()).hexdigest())  # noqa: S324
 
 
-@dataclass(frozen=True, slots=True)
-class Eval:
+# The operations are named tuples rather than frozen dataclasses: every request builds
+# one, and a tuple is built in half the time. Each is told apart by its class.
+
+
+class Eval(NamedTuple):
     """Run ``script`` on ``keys``, which always share one hash slot (one tag, or one key).
 
     A script may also reach keys it derives from a declared one's hash tag (a member's
@@ -250,15 +253,13 @@ class Eval:
     args: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(NamedTuple):
     """A plain command on one key, e.g. ``Command(("DEL", key))``."""
 
     args: tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Batch:
+class Batch(NamedTuple):
     """Plain commands pipelined together (split by node on a cluster); the reply is their
     replies in order, an error reply as the exception instance."""
 
