@@ -141,30 +141,33 @@ class Session(dict[str, Any]):
     ) -> None:
         """``record`` is the loaded session (``None``: a new one, optionally starting
         with ``data``, say a session carried over from another library's cookie)."""
-        loaded = record.data if record is not None else _NO_DATA
         # Values stay in their stored JSON form until read, so a request that reads one
         # key of a large session pays for that key alone: ``_pending`` holds the keys whose
         # value in the dict is still that JSON text. Every way to read a value decodes it
         # first; ``_materialize`` decodes them all for the views (items, values, copy...).
-        if loaded:
-            dict.__init__(self, loaded)
-        self._pending: set[str] = set(loaded) if loaded else set()
+        # (Built on every request: one branch per case, the flags set in one statement.)
+        if record is None:
+            self._loaded = _NO_DATA
+            self._pending: set[str] = set()
+            self._id = self._user = None
+        else:
+            loaded = self._loaded = record.data
+            if loaded:
+                dict.__init__(self, loaded)
+                self._pending = set(loaded)
+            else:
+                self._pending = set()
+            self._id = record.id
+            self._user = record.user
         self._record = record
-        self._loaded = loaded
         self._now = now
         self._origin = origin
-        self._id = None if record is None else record.id
-        self._user: Mapping[str, Any] | None = None if record is None else record.user
         #: Keys set in this request, with their final JSON text when they cannot change in place.
         self._written: dict[str, str | None] = {}
         #: Keys whose decoded value can change in place (a list or dict the app was given).
         self._handed: dict[str, None] = {}
-        self._removed = False
-        self._cleared = False
-        self._accessed = False
+        self._removed = self._cleared = self._accessed = self._regenerate = self._logged_in = False
         self._closed: SessionRecord | None = None
-        self._regenerate = False
-        self._logged_in = False
         if data:
             self.update(data)
             self._accessed = False

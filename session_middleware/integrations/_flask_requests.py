@@ -9,6 +9,7 @@ which commits and sets the cookie as Flask's own cookie session would.
 
 from __future__ import annotations
 
+import operator
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 
 #: The environ key of a request's session state, set before Flask runs.
 STATE_KEY = "session_middleware.flask"
+#: The settings a core depends on, read in one C-level call (KeyError if one is unset).
+_core_settings = operator.itemgetter(*config.CORE_SETTINGS)
 #: How many configurations (secret keys, cookie name and path) keep a core of their own.
 _MAX_CORES = 8
 _STATUS_503 = "503 Service Unavailable"
@@ -149,7 +152,11 @@ class FlaskSessions:
         # Flask's request machinery runs around every line here: the common path makes
         # as few calls as it can (core_for's check and load's verified-cookie case inline).
         last = self._last
-        if last is not None and last[0] == tuple(map(self.app.config.get, config.CORE_SETTINGS)):
+        try:
+            settings = _core_settings(self.app.config)  # all set, as in Flask 3.1's defaults
+        except KeyError:
+            settings = None
+        if last is not None and last[0] == settings:
             core = last[1]
         else:
             core = self.core_for(self.app)
