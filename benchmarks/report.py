@@ -207,8 +207,8 @@ def render_round_trip(data: InProcess) -> str:
     ]
     note = (
         "The reference is the family's floor plus one redis-py `GET` of a 400-byte value per request "
-        "(`redis.asyncio` under ASGI, `redis.Redis` under WSGI), timed in the same repetitions: no session "
-        "store can read from Redis for less. Ratios are paired per repetition.\n\n"
+        "(`redis.asyncio` under ASGI, without a socket timeout; `redis.Redis` under WSGI), timed in the same "
+        "repetitions: no session store can read from Redis for less. Ratios are paired per repetition.\n\n"
     )
     return note + _table(header, rows)
 
