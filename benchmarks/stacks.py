@@ -198,7 +198,7 @@ def asgi_redis_get(server: RedisServer) -> Stack:
 
     probe = Probe()
     # No socket timeout: with one, redis.asyncio sends every command through
-    # asyncio.wait_for (a task and an event-loop turn), and redis-py 8's default is 5 s.
+    # asyncio.wait_for (a task and an event-loop turn), and redis-py 8.1's default is 5 s.
     client = Redis(host=server.host, port=server.port, socket_timeout=None)
     with server.client() as setup:
         setup.set(GET_KEY, GET_VALUE)
