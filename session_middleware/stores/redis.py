@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -26,6 +25,7 @@ from .._drive import adrive, drive
 from ..exceptions import StoreError
 from ..records import DataChanges, SessionRecord
 from . import _redis_flows as flows
+from ._redis_deadlines import Deadlines
 from ._redis_memo import DEFAULT_MEMO_SIZE, TouchMemo
 from ._redis_schema import Batch, Command, Eval, Keys, Op, check_prefix
 from .base import Clock
@@ -112,8 +112,8 @@ class RedisStore:
             sync_retry = redis.retry.Retry(backoff, retries, supported_errors=(ConnectionError,))
             async_retry = redis.asyncio.retry.Retry(backoff, retries, supported_errors=(ConnectionError,))
             # The async client's socket timeout would put every command's write through
-            # asyncio.wait_for, a task and an event-loop turn each; the store bounds the
-            # whole call with asyncio.timeout instead (one timer), connection included.
+            # asyncio.wait_for, a task and an event-loop turn each; the store bounds each
+            # whole call instead, connection included (one coarse timer per event loop).
             async_options = {**options, "socket_timeout": None}
             if cluster:
                 client = redis.cluster.RedisCluster.from_url(url, retry=sync_retry, **options)
@@ -278,8 +278,9 @@ def _performer(client: SyncClient) -> Callable[[Op], Any]:
 def _async_performer(client: AsyncClient, timeout: float | None) -> Callable[[Op], Awaitable[Any]]:
     """Performs operations on the async client; with ``timeout``, each operation (its
     connection, retries and script reload included) fails with ``TimeoutError``, a
-    backend error, after that many seconds. redis-py drops a connection whose command
-    was cancelled, so no later command can read the late reply."""
+    backend error, after that many seconds (``_redis_deadlines``: up to a quarter more).
+    redis-py drops a connection whose command was cancelled, so no later command can
+    read the late reply."""
 
     async def perform(op: Op) -> Any:
         method, args = _call(client, op)
@@ -291,9 +292,9 @@ def _async_performer(client: AsyncClient, timeout: float | None) -> Callable[[Op
 
     if timeout is None:
         return perform
+    deadlines = Deadlines(timeout)
 
     async def perform_within(op: Op) -> Any:
-        async with asyncio.timeout(timeout):
-            return await perform(op)
+        return await deadlines.run(perform, op)
 
     return perform_within
