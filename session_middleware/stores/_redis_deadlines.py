@@ -26,30 +26,34 @@ A = TypeVar("A")
 
 
 class _LoopDeadlines:
-    """The calls in flight on one event loop, oldest first, and the timer that sweeps them."""
+    """The calls in flight on one event loop, oldest first, and the timer that sweeps them.
 
-    __slots__ = ("__weakref__", "loop", "timeout", "tick", "calls", "expired", "timer", "serial")
+    It holds no reference to its loop (the loop is the key of a weak dictionary whose
+    value this is): the loop is passed in, and the loop's timer holds the sweep."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
-        self.loop = loop
+    __slots__ = ("timeout", "tick", "calls", "expired", "timer", "serial")
+
+    def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self.tick = timeout / 4
         #: call number -> (task, deadline); one timeout for all, so oldest first is soonest first.
         self.calls: dict[int, tuple[asyncio.Task[object], float]] = {}
         self.expired: set[int] = set()
-        self.timer: asyncio.TimerHandle | None = None
+        #: A sweep is scheduled (the handle itself is not kept: it refers to the loop).
+        self.timer = False
         self.serial = 0
 
-    def add(self, task: asyncio.Task[object]) -> int:
+    def add(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[object]) -> int:
         number = self.serial = self.serial + 1
-        self.calls[number] = (task, self.loop.time() + self.timeout)
-        if self.timer is None:
-            self.timer = self.loop.call_later(self.tick, self.sweep)
+        self.calls[number] = (task, loop.time() + self.timeout)
+        if not self.timer:
+            loop.call_later(self.tick, self.sweep, loop)
+            self.timer = True
         return number
 
-    def sweep(self) -> None:
-        self.timer = None
-        now = self.loop.time()
+    def sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.timer = False
+        now = loop.time()
         calls = self.calls
         for number, (task, deadline) in list(calls.items()):
             if deadline > now:
@@ -58,7 +62,8 @@ class _LoopDeadlines:
             self.expired.add(number)
             task.cancel()
         if calls:
-            self.timer = self.loop.call_later(self.tick, self.sweep)
+            loop.call_later(self.tick, self.sweep, loop)
+            self.timer = True
 
 
 class Deadlines:
@@ -82,7 +87,7 @@ class Deadlines:
         with self._lock:
             deadlines = self._loops.get(loop)
             if deadlines is None:
-                deadlines = self._loops[loop] = _LoopDeadlines(loop, self.timeout)
+                deadlines = self._loops[loop] = _LoopDeadlines(self.timeout)
         self._last = (weakref.ref(loop), deadlines)
         return deadlines
 
@@ -91,9 +96,10 @@ class Deadlines:
         task = asyncio.current_task()
         if task is None:  # not in a task (a bare coroutine driven by hand): no deadline
             return await call(arg)
-        deadlines = self._for(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        deadlines = self._for(loop)
         cancelling = task.cancelling()
-        number = deadlines.add(task)
+        number = deadlines.add(loop, task)
         try:
             return await call(arg)
         except asyncio.CancelledError:

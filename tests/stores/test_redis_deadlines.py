@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import weakref
 
 import pytest
 
@@ -92,12 +94,27 @@ def test_each_event_loop_has_its_own_timer_and_it_stops_when_idle() -> None:
         state = deadlines._for(loop)
         assert state.calls == {}
         await asyncio.sleep(TIMEOUT / 4 + 0.05)  # the next sweep finds nothing and stops
-        assert state.timer is None
+        assert state.timer is False
         with pytest.raises(TimeoutError):
             await deadlines.run(_sleep, 10)
 
     for _ in range(2):  # a second loop (as asyncio.run makes) works the same
         asyncio.run(scenario())
+
+
+def test_a_finished_loop_is_not_kept_alive() -> None:
+    deadlines = Deadlines(TIMEOUT)
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def scenario() -> None:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        assert await deadlines.run(_sleep, 0) == "done"
+
+    for _ in range(3):
+        asyncio.run(scenario())
+    gc.collect()
+    assert [ref() for ref in loops[:-1]] == [None, None]  # the last one may be remembered weakly only
+    assert len(deadlines._loops) <= 1
 
 
 def test_a_timeout_must_be_positive() -> None:
