@@ -264,7 +264,7 @@ class FlaskSessions:
             status < 500
             and session._record is not None
             and bool(dict.__len__(session))
-            and (session._modified_flag or (session._is_permanent() and config.refresh_each_request(app)))
+            and (session._modified_flag or (_may_be_permanent(session) and config.refresh_each_request(app)))
         )
         if flow is None and not resend:
             if session._accessed:
@@ -312,6 +312,14 @@ class FlaskSessions:
         if environ is None or (environ.get("wsgi.url_scheme"), environ.get("REMOTE_ADDR")) == (view.scheme, view.peer):
             return view
         return from_environ(environ)
+
+
+def _may_be_permanent(session: FlaskSession) -> bool:
+    """``session.permanent``, answered without a lookup for the commonest session: one
+    that never set it, of a class whose sessions are not permanent by default."""
+    if not session.default_permanent and not dict.__contains__(session, "_permanent"):
+        return False
+    return session._is_permanent()
 
 
 def vary_on_cookie_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
