@@ -55,7 +55,8 @@ class RedisStore:
 
     :param url: the server; with ``cluster=True``, any node of a Redis Cluster.
     :param prefix: prepended to every key, so several apps can share a server.
-    :param socket_timeout: seconds to wait for a reply before failing with ``StoreError``.
+    :param socket_timeout: seconds to wait for a reply before failing with ``StoreError``
+        (the sync client's each socket wait; an async call as a whole, within a quarter more).
     :param connect_timeout: seconds to wait for a new connection.
     :param retries: how many times a command is retried on a connection error (after a
         short backoff), which heals connections Redis dropped when it restarted. Timeouts
