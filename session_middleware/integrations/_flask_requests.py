@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import flask
 
-from .._cookies import clear_cookie, merge_vary, set_cookie
+from .._cookies import clear_cookie, set_cookie
 from .._core import NO_COOKIE, CookieState, Opened, SessionCore, Unavailable
 from .._migration import LegacyCookie
 from .._mount import mount_wsgi
 from .._ops import run_flow
 from .._options import resolve_options
-from .._request import RequestView, _EnvironView, from_environ
+from .._request import RequestView, from_environ
 from ..events import emit
 from ..exceptions import StoreError
 from ..stores.base import Store
@@ -115,7 +115,10 @@ class FlaskSessions:
         """The core for the app's current keys and cookie name and path; ``None`` without a key."""
         # Every request asks; the settings it depends on almost never change, so compare
         # them as they are in the config before working anything out.
-        settings = tuple(map(app.config.get, config.CORE_SETTINGS))
+        try:
+            settings = _core_settings(app.config)  # all set, as in Flask 3.1's defaults
+        except KeyError:
+            settings = tuple(map(app.config.get, config.CORE_SETTINGS))
         last = self._last
         if last is not None and last[0] == settings:
             return last[1]
@@ -149,26 +152,12 @@ class FlaskSessions:
     # -- the WSGI side: load before Flask runs ------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        # Flask's request machinery runs around every line here: the common path makes
-        # as few calls as it can (core_for's check and load's verified-cookie case inline).
-        last = self._last
-        try:
-            settings = _core_settings(self.app.config)  # all set, as in Flask 3.1's defaults
-        except KeyError:
-            settings = None
-        if last is not None and last[0] == settings:
-            core = last[1]
-        else:
-            core = self.core_for(self.app)
+        core = self.core_for(self.app)
         if core is None:  # no secret key: Flask's own null session, as without init_app
             return self.wsgi_app(environ, start_response)
-        view = _EnvironView(environ)
+        view = from_environ(environ)
         try:
-            start = core.begin(view)
-            if type(start) is CookieState:
-                opened = core.opened(view, start, start.load.run(core.store))  # type: ignore[union-attr]
-            else:
-                opened = self.load(core, view, start)
+            opened = self.load(core, view)
         except StoreError as error:
             failure = core.unavailable("loading a session", error, view)
             start_response(_STATUS_503, failure.headers)
@@ -183,7 +172,7 @@ class FlaskSessions:
             if state.failed is not None:
                 return start_response(_STATUS_503, state.failed.headers, exc_info)
             if state.vary:
-                headers = vary_on_cookie_headers(headers)
+                headers = state.core.response_headers(headers, None, accessed=True) or headers
             return start_response(status, headers, exc_info)
 
         app_iter = (self._dispatch or self._app(core))(environ, respond)
@@ -200,14 +189,11 @@ class FlaskSessions:
             self._dispatch = mount_wsgi(self.wsgi_app, core)  # the REST API, at api_path if set
         return self._dispatch
 
-    def load(self, core: SessionCore, view: RequestView, start: Opened | CookieState | None = None) -> Opened:
-        """The request's session (``start``: what ``core.begin(view)`` answered, if asked).
-
-        As with Flask, a cookie that no current key signed is ignored rather than
-        cleared, so a mistaken key change loses nothing; with ``migrate_from`` such a
-        cookie may be the previous library's, carried over by the core."""
-        if start is None:
-            start = core.begin(view)
+    def load(self, core: SessionCore, view: RequestView) -> Opened:
+        """The request's session. As with Flask, a cookie that no current key signed is
+        ignored rather than cleared, so a mistaken key change loses nothing; with
+        ``migrate_from`` such a cookie may be the previous library's, carried over by the core."""
+        start = core.begin(view)
         if isinstance(start, CookieState):  # a verified cookie: one store operation
             assert start.load is not None
             return core.opened(view, start, start.load.run(core.store))
@@ -249,6 +235,7 @@ class FlaskSessions:
     def save(self, app: Flask, session: SessionMixin, response: Response) -> None:
         """Commit the session and set the cookie as Flask's ``save_session`` would
         (``TrackedSessionInterface.save_session`` is this method)."""
+        # The class check first: an isinstance of FlaskSession, an ABC, costs more.
         if type(session) is not self.session_class and not isinstance(session, FlaskSession):
             return
         state = session._request
@@ -264,7 +251,7 @@ class FlaskSessions:
             status < 500
             and session._record is not None
             and bool(dict.__len__(session))
-            and (session._modified_flag or (_may_be_permanent(session) and config.refresh_each_request(app)))
+            and (session._modified_flag or (session._is_permanent() and config.refresh_each_request(app)))
         )
         if flow is None and not resend:
             if session._accessed:
@@ -312,23 +299,6 @@ class FlaskSessions:
         if environ is None or (environ.get("wsgi.url_scheme"), environ.get("REMOTE_ADDR")) == (view.scheme, view.peer):
             return view
         return from_environ(environ)
-
-
-def _may_be_permanent(session: FlaskSession) -> bool:
-    """``session.permanent``, answered without a lookup for the commonest session: one
-    that never set it, of a class whose sessions are not permanent by default."""
-    if not session.default_permanent and not dict.__contains__(session, "_permanent"):
-        return False
-    return session._is_permanent()
-
-
-def vary_on_cookie_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """WSGI response headers that vary by ``Cookie`` (one ``Vary`` header, merged)."""
-    for name, _ in headers:
-        if name.lower() == "vary":
-            vary = merge_vary(", ".join(v for n, v in headers if n.lower() == "vary"))
-            return [*((n, v) for n, v in headers if n.lower() != "vary"), ("Vary", vary)]
-    return [*headers, ("Vary", "Cookie")]
 
 
 def vary_on_cookie(response: Response) -> None:

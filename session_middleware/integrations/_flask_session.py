@@ -102,4 +102,6 @@ class FlaskSession(TrackedSession, SessionMixin):
 
     def _is_permanent(self) -> bool:
         """``permanent``, read without marking the session accessed (the save reads it)."""
-        return bool(self.peek("_permanent", self.default_permanent))
+        if not dict.__contains__(self, "_permanent"):  # most sessions never set it
+            return self.default_permanent
+        return bool(self.peek("_permanent"))
