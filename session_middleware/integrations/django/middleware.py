@@ -199,7 +199,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
 
     def _plan(self, request: HttpRequest, response: HttpResponseBase) -> _Plan:
         session = getattr(request, "session", None)
-        if type(session) is not SessionStore and not isinstance(session, SessionStore):
+        if not isinstance(session, SessionStore):
             return self._NOTHING
         if response.status_code >= 500 or session.is_empty():
             return self._NOTHING
