@@ -155,10 +155,9 @@ def raw_fields(reply: Sequence[Any] | Mapping[Any, Any]) -> dict[bytes, bytes]:
     if not isinstance(reply, Mapping):
         items = iter(reply)
         reply = dict(zip(items, items, strict=True))
-    for name in reply:
-        if type(name) is bytes:
-            return reply  # type: ignore[return-value]
-        break
+    first = next(iter(reply), None)
+    if first is None or type(first) is bytes:
+        return reply  # type: ignore[return-value]
     return {_raw(k): _raw(v) for k, v in reply.items()}
 
 
@@ -168,11 +167,6 @@ def _raw(item: bytes | str) -> bytes:
 
 _VERSION_RAW = encode(VERSION)
 _DATA_RAW = encode(DATA_PREFIX)
-#: The fields a record has besides its data (``record_fields``).
-_META_RAW = frozenset(
-    {b"v", b"id", b"opened", b"last_request", b"idle_timeout", b"absolute_expiry", b"address", b"client"}
-    | {b"user", b"uid", b"ix"}
-)
 
 
 def decode_record(
@@ -203,7 +197,7 @@ def decode_record(
                 return None
         data: dict[str, str] = {}
         for name, raw in fields.items():
-            if name not in _META_RAW and name[:2] == _DATA_RAW:
+            if name[:2] == _DATA_RAW:
                 text = decode(raw)
                 decode_value(text)
                 data[decode(name[2:])] = text
