@@ -110,7 +110,7 @@ def decode_value(text: str) -> Any:
 
 def _user_error(user: object) -> Exception | None:
     """What is wrong with ``user`` as a session's user, or ``None``."""
-    if not isinstance(user, Mapping):
+    if type(user) is not dict and not isinstance(user, Mapping):
         return TypeError(f"user must be a mapping with a string 'id', not {type(user).__name__}")
     user_id = user.get("id")
     if not isinstance(user_id, str):

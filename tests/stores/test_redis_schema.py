@@ -78,8 +78,9 @@ def test_a_damaged_record_is_no_record(damage: Callable[[dict[bytes, bytes]], An
     assert decode_record(fields, digest(record.id)) is None
 
 
-def test_unknown_fields_are_not_data() -> None:
+@pytest.mark.parametrize("name", [b"future", b"", b"d", b"dx", b"d;k", b"D:k", b":k"])
+def test_unknown_fields_are_not_data(name: bytes) -> None:
     record = _record()
     fields = _hgetall_bytes(record_fields(record))
-    fields[b"future"] = b"x"
+    fields[name] = b"not json"
     assert decode_record(fields, digest(record.id)) == record
