@@ -34,8 +34,10 @@ class SessionMiddleware:
         view = from_scope(scope)
         opened = core.begin(view)
         if type(opened) is CookieState:
+            load = opened.load
+            assert load is not None
             try:
-                record = await opened.load.arun(core.store)  # type: ignore[union-attr]
+                record = load.run(core.store) if core.inline_load else await load.arun(core.store)
             except StoreError as error:
                 await _unavailable(core, view, send, error)
                 return

@@ -54,7 +54,7 @@ from ._signing import HOW_TO_MAKE_A_KEY, CookieSigner, normalize_secret_keys
 from .events import CloseReason, EventHook, EventKind, SessionEvent
 from .exceptions import StoreError
 from .records import SessionRecord, id_hash
-from .stores.base import Clock, Store
+from .stores.base import Clock, Store, loads_inline
 from .stores.memory import MemoryStore
 
 logger = logging.getLogger("session_middleware")
@@ -66,6 +66,8 @@ DEFAULT_COOKIE_NAME = "session"
 #: 2 us of a read.
 COOKIE_MEMO_SIZE = 4096
 COOKIE_MEMO_MAX_HEADER = 1024
+#: The Vary value of a response that had none: the commonest case, built once.
+_VARY_COOKIE = merge_vary(None).encode("latin-1")
 
 SameSite = Literal["lax", "strict", "none"]
 
@@ -204,6 +206,8 @@ class SessionCore:
             if clock is not None and store.clock is not clock:
                 raise ValueError("pass clock= to your store; the middleware uses the store's clock")
         self.store: Store = store if store is not None else MemoryStore(clock=clock or time.time)
+        #: The store's async load is its sync one (``loads_inline``): ASGI calls it directly.
+        self.inline_load = loads_inline(self.store)
         self.policy = Policy.make(
             idle_timeout=opts.get("idle_timeout", DEFAULT_IDLE_TIMEOUT),
             absolute_timeout=opts.get("absolute_timeout", DEFAULT_ABSOLUTE_TIMEOUT),
@@ -522,7 +526,7 @@ class SessionCore:
                     vary.append(value.decode("latin-1"))
                 else:
                     kept.append((name, value))
-            kept.append((b"vary", merge_vary(", ".join(vary)).encode("latin-1")))
+            kept.append((b"vary", merge_vary(", ".join(vary)).encode("latin-1") if vary else _VARY_COOKIE))
             return kept
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
         changed = self.response_headers(headers, set_cookie_value, accessed)

@@ -183,3 +183,10 @@ class AsyncFromSync:
 
     async def aclose(self: Store) -> None:
         self.close()
+
+
+def loads_inline(store: Store) -> bool:
+    """Whether ``store.aload_and_touch`` is :class:`AsyncFromSync`'s, which only calls
+    the sync method: an async adapter may then call that directly and spare a request
+    two coroutines. A store that overrides the async method keeps its own."""
+    return type(store).aload_and_touch is AsyncFromSync.aload_and_touch

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 
 import session_middleware._mount
 from session_middleware import MemoryStore, Session, SessionMiddleware, WSGISessionMiddleware
+from session_middleware.stores.base import loads_inline
 
 from .support import KEY, FakeClock, SpyStore, null_start_response, parse_set_cookie, seed, sign, unsign, view
 
@@ -498,3 +499,30 @@ def test_api_path_none_mounts_nothing(
         environ = {"PATH_INFO": "/sessions/u1", "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
         assert b"".join(wsgi(environ, null_start_response)) == b"app"
     assert fake_api == []
+
+
+def test_asgi_loads_inline_only_from_a_store_whose_async_load_is_its_sync_one() -> None:
+    """The memory store's async load only calls its sync load, so the ASGI adapter calls
+    that directly; a subclass that overrides the async load (instrumentation, say) has
+    its override awaited on every request."""
+    awaited: list[str] = []
+
+    class Instrumented(MemoryStore):
+        async def aload_and_touch(self, session_id: str, **options: Any) -> Any:
+            awaited.append(session_id)
+            return await super().aload_and_touch(session_id, **options)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scope["session"]["seen"] = scope["session"].get("seen", 0) + 1
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body"})
+
+    for store, inline in ((MemoryStore(), True), (Instrumented(), False)):
+        assert loads_inline(store) is inline
+        middleware = SessionMiddleware(app, secret_key=KEY, store=store)
+        [start, _] = run_asgi(middleware, http_scope())
+        cookie = set_cookies(start)[0].split(";", 1)[0]
+        run_asgi(middleware, http_scope(headers=[(b"cookie", cookie.encode())]))
+        record = store.load_and_touch(unsign(cookie.partition("=")[2]) or "")
+        assert record is not None and record.data["seen"] == "2"  # the second request read the first's write
+    assert len(awaited) == 1
