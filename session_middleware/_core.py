@@ -67,7 +67,8 @@ DEFAULT_COOKIE_NAME = "session"
 COOKIE_MEMO_SIZE = 4096
 COOKIE_MEMO_MAX_HEADER = 1024
 #: The Vary value of a response that had none: the commonest case, built once.
-_VARY_COOKIE = merge_vary(None).encode("latin-1")
+_VARY_COOKIE_TEXT = merge_vary(None)
+_VARY_COOKIE = _VARY_COOKIE_TEXT.encode("latin-1")
 
 SameSite = Literal["lax", "strict", "none"]
 
@@ -494,8 +495,18 @@ class SessionCore:
         ``id_header``, that header carries the same signed id (``""`` when cleared) and
         joins ``Vary``.
         """
-        if set_cookie_value is None and not accessed:
-            return None
+        if set_cookie_value is None:
+            if not accessed:
+                return None
+            # The common case, a session that was only read: Vary merged, nothing else.
+            kept, vary_values = [], []
+            for header in headers:
+                if header[0].lower() == "vary":
+                    vary_values.append(header[1])
+                else:
+                    kept.append(header)
+            kept.append(("Vary", merge_vary(", ".join(vary_values)) if vary_values else _VARY_COOKIE_TEXT))
+            return kept
         vary = merge_vary(", ".join(v for n, v in headers if n.lower() == "vary"))
         drop = {"vary"}
         extra: list[tuple[str, str]] = []
