@@ -104,7 +104,9 @@ async def login(request: Request) -> Response:
     if not _same_origin(request):
         return PlainTextResponse("cross-site request refused", status_code=403)
     form = await request.form()
-    name = " ".join(str(form.get("name", "")).split())[:64] or "guest"
+    # The form's field, or ?name= as the README's curl lines send it.
+    given = form.get("name") or request.query_params.get("name", "")
+    name = " ".join(str(given).split())[:64] or "guest"
     get_session(request).login({"id": name.casefold(), "name": name})
     return _see("/")
 

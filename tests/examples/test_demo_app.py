@@ -87,6 +87,22 @@ def test_sign_in_shows_this_session_with_escaped_name_and_sign_out_ends_it() -> 
     run(scenario)
 
 
+def test_the_readme_curl_lines_work_against_the_demo() -> None:
+    """``make run`` serves the demo; a new user tries the README's curl lines on it."""
+
+    async def scenario(browser: Callable[[], httpx.AsyncClient]) -> None:
+        client = browser()
+        response = await client.post("/login?name=Ada")
+        assert response.status_code == 303 and "session" in client.cookies
+        assert "Ada (id ada)" in (await client.get("/")).text
+        [mine] = (await client.get("/sessions/ada")).json()
+        assert mine["user"] == {"id": "ada", "name": "Ada"}
+        assert (await client.post("/logout")).status_code == 303
+        assert (await client.get("/sessions/ada")).status_code == 401
+
+    run(scenario)
+
+
 def test_cross_site_posts_are_refused() -> None:
     async def scenario(browser: Callable[[], httpx.AsyncClient]) -> None:
         client = browser()
