@@ -93,7 +93,7 @@ async def measure(large: int, small: int, repetitions: int, requests: int, seed:
 
     medians: dict[str, list[float]] = {name: [] for name in stacks}
     listing: dict[str, list[float]] = {"large": [], "small": []}
-    blocks = 5  # interleaved rounds per repetition, as in the in-process run
+    blocks = 5  # interleaved rounds per repetition
     per_block = max(1, requests // blocks)
     for _ in range(repetitions):
         samples: dict[str, list[int]] = {name: [] for name in stacks}
