@@ -495,31 +495,28 @@ class SessionCore:
         ``id_header``, that header carries the same signed id (``""`` when cleared) and
         joins ``Vary``.
         """
-        if set_cookie_value is None:
-            if not accessed:
-                return None
-            # The common case, a session that was only read: Vary merged, nothing else.
-            kept, vary_values = [], []
-            for header in headers:
-                if header[0].lower() == "vary":
-                    vary_values.append(header[1])
-                else:
-                    kept.append(header)
-            kept.append(("Vary", merge_vary(", ".join(vary_values)) if vary_values else _VARY_COOKIE_TEXT))
-            return kept
-        vary = merge_vary(", ".join(v for n, v in headers if n.lower() == "vary"))
-        drop = {"vary"}
+        if set_cookie_value is None and not accessed:
+            return None
+        drop: set[str] = set()  # besides Vary, which is merged
         extra: list[tuple[str, str]] = []
         if set_cookie_value is not None:
             drop.add("cache-control")
             extra += [("Set-Cookie", set_cookie_value), ("Cache-Control", "no-store")]
-            name = self.id_header
-            if name is not None:
-                drop.add(name.lower())
+            if self.id_header is not None:
+                drop.add(self.id_header.lower())
                 # set_cookie_value was made here: "name=value; ..." with a signed id (never quoted) or "".
-                extra.append((name, set_cookie_value.partition(";")[0].partition("=")[2]))
-                vary = merge_vary(vary, name)
-        kept = [(n, v) for n, v in headers if n.lower() not in drop]
+                extra.append((self.id_header, set_cookie_value.partition(";")[0].partition("=")[2]))
+        # One pass over the headers: most responses only gain Vary.
+        kept, vary_values = [], []
+        for header in headers:
+            name = header[0].lower()
+            if name == "vary":
+                vary_values.append(header[1])
+            elif name not in drop:
+                kept.append(header)
+        vary = merge_vary(", ".join(vary_values)) if vary_values else _VARY_COOKIE_TEXT
+        if set_cookie_value is not None and self.id_header is not None:
+            vary = merge_vary(vary, self.id_header)
         return [*kept, *extra, ("Vary", vary)]
 
     def response_headers_raw(
